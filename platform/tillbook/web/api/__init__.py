@@ -1,0 +1,30 @@
+"""JSON API under ``/t/{slug}/api/v1`` (or ``/api/v1`` on a tenant's host name)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tillbook.web.api import (
+    accounts,
+    catalog,
+    clients,
+    ledger,
+    reports,
+    schedule,
+    staff,
+)
+
+PREFIX = "/t/{slug:str}/api/v1"
+
+
+def all_routes() -> list[Any]:
+    """Return every API route handler."""
+    return [
+        *accounts.ROUTES,
+        *catalog.ROUTES,
+        *clients.ROUTES,
+        *staff.ROUTES,
+        *schedule.ROUTES,
+        *ledger.ROUTES,
+        *reports.ROUTES,
+    ]

@@ -1,0 +1,7 @@
+"""JSON API routes (filled in by the module's owner)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ROUTES: list[Any] = []
