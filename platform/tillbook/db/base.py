@@ -9,6 +9,9 @@ from piccolo.columns import UUID, Timestamptz
 from piccolo.table import Table
 
 
+NO_TENANT = uuid.UUID(int=0)
+
+
 def utcnow() -> datetime:
     """Return the current instant as an aware UTC datetime."""
     return datetime.now(UTC)
@@ -22,7 +25,9 @@ class TenantTable(Table):
     fails on any other query of them.
     """
 
-    tenant_id = UUID(index=True, default=None, null=False)
+    # Rows start with the nil UUID, which no tenant has; ``TenantScope.insert``
+    # replaces it, so a row saved any other way is visible to nobody.
+    tenant_id = UUID(index=True, default=NO_TENANT)
     id = UUID(primary_key=True, default=uuid.uuid4)
 
 

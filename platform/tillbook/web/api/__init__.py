@@ -14,8 +14,6 @@ from tillbook.web.api import (
     staff,
 )
 
-PREFIX = "/t/{slug:str}/api/v1"
-
 
 def all_routes() -> list[Any]:
     """Return every API route handler."""

@@ -6,8 +6,6 @@ from typing import Any
 
 from tillbook.web.pages import admin, booking, calendar, checkout, public, reports
 
-PREFIX = "/t/{slug:str}"
-
 
 def all_routes() -> list[Any]:
     """Return every page route handler."""
