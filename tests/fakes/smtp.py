@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import socket
 import time
 from email.message import Message
 
@@ -23,12 +24,22 @@ class _Recorder:
         return "250 Message accepted for delivery"
 
 
+def _free_port() -> int:
+    # aiosmtpd's Controller connects to its own port to check it started, so
+    # it needs a real port number: port 0 would make that check fail.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 class RecordingSMTPServer:
     """Start with ``start()``; ``messages`` lists parsed emails in arrival order."""
 
     def __init__(self) -> None:
         self._recorder = _Recorder()
-        self._controller = Controller(self._recorder, hostname="127.0.0.1", port=0)
+        self._controller = Controller(
+            self._recorder, hostname="127.0.0.1", port=_free_port()
+        )
 
     @property
     def messages(self) -> list[Message]:

@@ -52,3 +52,7 @@ def _deliver_queued_mail(tenant_id: str, payload: dict[str, Any]) -> None:
 
 
 ALL_ACTORS: list[dramatiq.Actor[Any, Any]] = [deliver_mail]
+
+# Feature modules register their actors and event routes on import; importing
+# them here declares those actors wherever the broker is set up.
+from tillbook.jobs import receipts  # noqa: E402, F401

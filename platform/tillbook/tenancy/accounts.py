@@ -6,12 +6,13 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from tillbook.db.base import utcnow
-from tillbook.errors import NotAllowed
+from tillbook.errors import NotAllowed, NotFound, invalid
 from tillbook.tenancy.roles import Role
 from tillbook.tenancy.scope import SystemScope, TenantScope
 from tillbook.tenancy.tables import Account, ApiToken, Membership
@@ -94,7 +95,16 @@ def _digest(token: str) -> str:
 async def create_api_token(
     scope: TenantScope, account_id: uuid.UUID, name: str
 ) -> tuple[str, uuid.UUID]:
-    """Create a bearer token for the account; return it (shown once) and its id."""
+    """Create a bearer token for the account and return it (shown once) and its id.
+
+    Raises ValidationFailed on an empty ``name`` or one over 100 characters,
+    and NotAllowed when the account is not a member of the tenant.
+    """
+    name = name.strip() if isinstance(name, str) else ""
+    if not name:
+        raise invalid("name", "is required: say what the token is for")
+    if len(name) > 100:
+        raise invalid("name", "is longer than 100 characters")
     if await actor_for(scope, account_id) is None:
         raise NotAllowed("the account is not a member of this tenant")
     secret = secrets.token_urlsafe(32)
@@ -125,6 +135,61 @@ async def actor_for_token(scope: TenantScope, token: str) -> Actor | None:
         ApiToken.id == row["id"]
     )
     return await actor_for(scope, row["account_id"])
+
+
+def api_token_json(row: dict[str, Any], email: str = "") -> dict[str, Any]:
+    """Return a token row as the API lists it: never the secret, only its prefix."""
+    last_used = row["last_used_at"]
+    return {
+        "id": str(row["id"]),
+        "name": row["name"],
+        "prefix": f"tb_{row['prefix']}",
+        "account_id": str(row["account_id"]),
+        "account_email": email,
+        "created_at": row["created_at"].isoformat(),
+        "last_used_at": last_used.isoformat() if last_used else None,
+        "revoked": row["revoked"],
+    }
+
+
+async def list_api_tokens(
+    scope: TenantScope, account_id: uuid.UUID | None = None
+) -> list[dict[str, Any]]:
+    """Return the tenant's live tokens, newest first, or only one account's."""
+    query = (
+        scope.select(ApiToken)
+        .where(ApiToken.revoked == False)  # noqa: E712 - piccolo builds SQL from ==
+        .order_by(ApiToken.created_at, ascending=False)
+    )
+    if account_id is not None:
+        query = query.where(ApiToken.account_id == account_id)
+    rows = await query
+    account_ids = list({row["account_id"] for row in rows})
+    emails: dict[uuid.UUID, str] = {}
+    if account_ids:
+        accounts = await Account.select(Account.id, Account.email).where(
+            Account.id.is_in(account_ids)
+        )
+        emails = {account["id"]: account["email"] for account in accounts}
+    return [api_token_json(row, emails.get(row["account_id"], "")) for row in rows]
+
+
+async def revoke_api_token(
+    scope: TenantScope, token_id: uuid.UUID, account_id: uuid.UUID | None = None
+) -> dict[str, Any]:
+    """Revoke a token, so requests with it get 401, and return it as listed.
+
+    With ``account_id`` only that account's tokens can be revoked. Raises
+    NotFound for a token of another tenant, of another account when
+    ``account_id`` is given, or one already revoked.
+    """
+    row = await scope.get(ApiToken, token_id)
+    if row["revoked"] or (account_id is not None and row["account_id"] != account_id):
+        raise NotFound("api_token", str(token_id))
+    await scope.update(ApiToken, {ApiToken.revoked: True}).where(
+        ApiToken.id == token_id
+    )
+    return api_token_json({**row, "revoked": True})
 
 
 async def tenants_of_account(account_id: uuid.UUID) -> list[uuid.UUID]:

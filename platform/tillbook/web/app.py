@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi.config import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -140,7 +141,15 @@ def create_app(
         plugins=[channels],
         template_config=template_config,
         openapi_config=OpenAPIConfig(
-            title="Tillbook API", version="1", path="/api/v1/schema"
+            title="Tillbook API",
+            version="1",
+            # The schema and its viewers are public: they describe routes, no data.
+            openapi_router=Router(
+                "/api/v1/schema",
+                route_handlers=[],
+                include_in_schema=False,
+                opt={"public": True},
+            ),
         ),
         lifespan=[lifespan],
         debug=False,
@@ -148,29 +157,53 @@ def create_app(
 
 
 class HostTenantRewrite:
-    """Serve ``{slug}.{base_domain}/...`` as ``/t/{slug}/...``.
+    """Serve a tenant's own host name as its ``/t/{slug}/...`` paths.
 
+    Two forms resolve: ``{slug}.{base_domain}`` and a custom host name stored
+    on the tenant (``Tenant.host``, such as ``book.juniperspa.example``).
     Requests whose path already starts with ``/t/`` or ``/static/`` pass
     unchanged, so links rendered with the path prefix work on either form.
+    Custom hosts are looked up in the database and remembered for
+    ``HOST_CACHE_SECONDS``.
     """
+
+    HOST_CACHE_SECONDS = 60.0
 
     def __init__(self, app: ASGIApp, base_domain: str | None) -> None:
         self.app = app
-        self.suffix = f".{base_domain.lower()}" if base_domain else None
+        self.base_domain = base_domain.lower() if base_domain else None
+        self.suffix = f".{self.base_domain}" if self.base_domain else None
+        self._hosts: dict[str, tuple[float, str | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.suffix and scope["type"] in ("http", "websocket"):
-            host = _host_of(scope)
+        if scope["type"] in ("http", "websocket"):
             path: str = scope["path"]
-            if host.endswith(self.suffix) and not path.startswith(
-                ("/t/", "/static/", "/api/v1/schema")
-            ):
-                slug = host[: -len(self.suffix)]
-                if slug and "." not in slug:
+            if not path.startswith(("/t/", "/static/", "/api/v1/schema")):
+                slug = await self._slug_for_host(_host_of(scope))
+                if slug:
                     scope = dict(scope)  # type: ignore[assignment]
                     scope["path"] = f"/t/{slug}{path}"
                     scope["raw_path"] = scope["path"].encode()
         await self.app(scope, receive, send)
+
+    async def _slug_for_host(self, host: str) -> str | None:
+        if not host or host in ("127.0.0.1", "localhost") or host == self.base_domain:
+            return None
+        if self.suffix and host.endswith(self.suffix):
+            slug = host[: -len(self.suffix)]
+            return slug if slug and "." not in slug else None
+        now = time.monotonic()
+        cached = self._hosts.get(host)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        from tillbook.tenancy.tenants import tenant_by_host
+
+        tenant = await tenant_by_host(host)
+        slug = tenant.slug if tenant else None
+        if len(self._hosts) > 10_000:
+            self._hosts.clear()
+        self._hosts[host] = (now + self.HOST_CACHE_SECONDS, slug)
+        return slug
 
 
 def _host_of(scope: Scope) -> str:

@@ -81,8 +81,8 @@ async def resolve_actor(
         if actor is None:
             raise NotAuthenticated("the API token is invalid or revoked")
         return actor
-    session = connection.scope.get("session") or {}
-    account_id = session.get(SESSION_ACCOUNT)
+    session = connection.scope.get("session")
+    account_id = session.get(SESSION_ACCOUNT) if isinstance(session, dict) else None
     if account_id:
         import uuid
 

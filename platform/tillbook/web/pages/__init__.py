@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from tillbook.web.pages import admin, booking, calendar, checkout, public, reports
+from tillbook.web.pages import (
+    admin,
+    booking,
+    calendar,
+    checkout,
+    public,
+    reports,
+    team,
+)
 
 
 def all_routes() -> list[Any]:
@@ -13,6 +21,7 @@ def all_routes() -> list[Any]:
         *public.ROUTES,
         *booking.ROUTES,
         *calendar.ROUTES,
+        *team.ROUTES,
         *checkout.ROUTES,
         *admin.ROUTES,
         *reports.ROUTES,

@@ -1,0 +1,1 @@
+"""The demo business that ``tillbook demo`` seeds: Juniper & Rye Day Spa."""
