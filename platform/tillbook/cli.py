@@ -28,7 +28,7 @@ from tillbook.config import ConfigurationError, Settings, set_settings
 logger = logging.getLogger("tillbook.cli")
 
 EXIT_CONFIGURATION = 2
-EXIT_UNAVAILABLE = 1
+EXIT_FAILURE = 1
 MIN_SECRET_KEY_LENGTH = 32
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -295,7 +295,7 @@ def command_worker(args: argparse.Namespace) -> int:
             "serve` runs the jobs itself)"
         )
     if not _redis_reachable(settings.redis_url):
-        return EXIT_UNAVAILABLE
+        return EXIT_FAILURE
     run_worker(settings, args.threads)
     return 0
 
@@ -425,8 +425,16 @@ def command_demo(args: argparse.Namespace) -> int:
     if args.reset:
         remove_demo_database(data_dir)
         logger.info("removed the demo database in %s", data_dir)
-    with _quiet_kernel_logs(args.log_level):
-        seeded = asyncio.run(prepare_demo(settings.database_url))
+    try:
+        with _quiet_kernel_logs(args.log_level):
+            seeded = asyncio.run(prepare_demo(settings.database_url))
+    except Exception:
+        # A half-seeded spa is skipped by the next run, so point at --reset.
+        logger.exception(
+            "seeding the demo in %s failed; run `tillbook demo --reset` to start again",
+            data_dir,
+        )
+        return EXIT_FAILURE
     print(demo_banner(settings.public_url, data_dir, seeded), flush=True)
     if args.no_serve:
         return 0

@@ -119,6 +119,20 @@ def test_existing_account_wrong_password(client) -> None:
     assert membership_count(second) == 1
 
 
+def test_wrong_passwords_for_existing_account_are_limited(client) -> None:
+    first = make_tenant(client)
+    second = make_tenant(client)
+    for _ in range(5):
+        guess = second.post("/accounts", account_body(email=first.owner_email))
+        assert guess.status_code == 422
+    blocked = second.post(
+        "/accounts", account_body(email=first.owner_email, password=OWNER_PASSWORD)
+    )
+
+    assert blocked.status_code == 429
+    assert membership_count(second) == 1
+
+
 def test_member_cannot_be_added_twice(client) -> None:
     tenant = make_tenant(client)
     response = tenant.post(

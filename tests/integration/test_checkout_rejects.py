@@ -19,7 +19,7 @@ from tillbook.db.base import utcnow
 from tillbook.kernel.catalog.tables import ClientPackage, GiftCard, Product
 from tillbook.kernel.clients.tables import ClientHistory
 from tillbook.kernel.events.tables import OutboxEvent
-from tillbook.kernel.ledger import checkout as checkout_module
+from tillbook.kernel.ledger import closing
 from tillbook.kernel.ledger.checkout import close_ticket
 from tillbook.kernel.ledger.journal import UnbalancedEntry
 from tillbook.kernel.ledger.tables import (
@@ -291,7 +291,7 @@ def test_failed_transaction_refunds_card(
     async def unbalanced(*args: Any, **kwargs: Any) -> None:
         raise UnbalancedEntry("postings sum to 1, not 0")
 
-    monkeypatch.setattr(checkout_module, "post_entry", unbalanced)
+    monkeypatch.setattr(closing, "post_entry", unbalanced)
 
     async def close() -> None:
         hooks = await load_tenant_hooks(checkout.scope)

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import json
 import secrets
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -56,7 +55,6 @@ class Checkout:
     package_id: str
     gift_card_id: str
     gift_code: str = GIFT_CODE
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def scope(self) -> TenantScope:
@@ -249,7 +247,3 @@ def store_card(checkout: Checkout, payment_method: str = "pm_card_visa") -> Any:
     return checkout.tenant.post(
         f"/clients/{checkout.client_id}/cards", {"payment_method": payment_method}
     )
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())

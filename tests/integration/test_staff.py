@@ -275,7 +275,7 @@ def test_team_page_adds_staff_and_hours(client) -> None:
     listing = _page(client, spa.tenant, "/staff/team")
     assert listing.status_code == 200
     assert "Ava" in listing.text
-    assert "Mon 09:00-17:00" in listing.text
+    assert "Mon\u2013Sun 09:00-17:00" in listing.text
 
     added = _page(
         client,

@@ -16,7 +16,8 @@ from tillbook.kernel.catalog.giftcards import (
     new_code,
     normalise_code,
 )
-from tillbook.kernel.ledger.checkout import close_postings, provider_key
+from tillbook.kernel.ledger.checkout import provider_key
+from tillbook.kernel.ledger.closing import close_postings
 from tillbook.kernel.ledger.idempotency import check_key, request_digest
 from tillbook.kernel.ledger.journal import PostingDraft, UnbalancedEntry, post_entry
 from tillbook.kernel.ledger.tenders import (

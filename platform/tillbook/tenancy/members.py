@@ -28,6 +28,7 @@ from tillbook.tenancy.accounts import (
 )
 from tillbook.tenancy.roles import Role
 from tillbook.tenancy.scope import TenantScope
+from tillbook.tenancy.signin import check_not_limited, record_failure
 from tillbook.tenancy.signup import (
     EMAIL_PATTERN,
     MAX_PASSWORD_LENGTH,
@@ -92,8 +93,9 @@ async def create_account(
     be that account's password, and ``name`` is ignored. ``actor`` is the
     member making the change (``None`` for the system).
 
-    Raises NotAllowed when a manager grants owner or manager, and
-    ValidationFailed naming each bad field.
+    Raises NotAllowed when a manager grants owner or manager,
+    ValidationFailed naming each bad field, and TooManyAttempts after
+    repeated wrong passwords for an existing account.
     """
     errors = _unknown_fields(values, ACCOUNT_FIELDS)
     email = _text(values, "email", errors, max_length=254).lower()
@@ -138,7 +140,12 @@ async def create_account(
             account_id = account["id"]
             if await _find_membership(scope, account_id) is not None:
                 raise invalid("email", "already has an account at this business")
+            # Counted like failed sign-ins, per email and adding member, so
+            # this form cannot be used to guess another account's password.
+            limit_key = f"member:{actor.account_id if actor else 'system'}"
+            await check_not_limited(email, limit_key)
             if not verify_password(account["password_hash"], password):
+                await record_failure(email, limit_key)
                 raise invalid(
                     "email",
                     "already has a Tillbook account: enter that account's "

@@ -27,7 +27,6 @@ CODE_LENGTH = 16
 GROUP = 4
 # Upper bound on a card's value, in minor units: 10^8 is one million pounds.
 MAX_GIFT_CARD_AMOUNT = 10**8
-MAX_VALID_DAYS = 3650
 
 
 def new_code() -> str:
@@ -105,17 +104,6 @@ def check_gift_card_amount(value: object, field: str = "amount") -> int:
         raise invalid(field, f"{value} must be greater than 0")
     if value > MAX_GIFT_CARD_AMOUNT:
         raise invalid(field, f"{value} is more than {MAX_GIFT_CARD_AMOUNT}")
-    return value
-
-
-def check_valid_days(value: object, field: str = "valid_days") -> int | None:
-    """Validate how many days a new card stays valid; ``None`` means no expiry."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise invalid(field, f"{value!r} is not a whole number of days")
-    if not 1 <= value <= MAX_VALID_DAYS:
-        raise invalid(field, f"{value} is outside 1..{MAX_VALID_DAYS} days")
     return value
 
 

@@ -16,29 +16,22 @@ from tillbook.db import is_postgres, write_transaction
 from tillbook.db.base import utcnow
 from tillbook.errors import Conflict, NotFound, ValidationFailed, invalid
 from tillbook.kernel.audit.log import record_audit
-from tillbook.kernel.catalog import giftcards, packages
-from tillbook.kernel.catalog.tables import Product, Service
+from tillbook.kernel.catalog.tables import Service
 from tillbook.kernel.clients.tables import Client
 from tillbook.kernel.events.outbox import record_event
-from tillbook.kernel.ledger.money import line_amounts, percent_of
+from tillbook.kernel.ledger.lines import (
+    LINE_BUILDERS,
+    LINE_KINDS,
+    as_uuid,
+    service_line,
+)
 from tillbook.kernel.ledger.tables import Ticket, TicketLine
-from tillbook.kernel.schedule.tables import Appointment, Staff
+from tillbook.kernel.schedule.tables import Appointment
 from tillbook.tenancy.scope import TenantScope
 from tillbook.tenancy.tables import Tenant
 
-LINE_KINDS = ("service", "product", "package", "gift_card")
-MAX_QUANTITY = 999
 # Appointments in these states can still be checked out.
 CHECKOUT_STATUSES = ("booked", "checked_in")
-
-
-def _as_uuid(value: object, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise invalid(
-            field, f"{value!r} is not an id: send the id as a string"
-        ) from None
 
 
 async def _lock_ticket_numbers(scope: TenantScope) -> None:
@@ -64,94 +57,6 @@ async def _next_number(scope: TenantScope) -> int:
         .first()
     )
     return int(last["number"]) + 1 if last else 1
-
-
-def loyalty_discount(
-    scope: TenantScope, client: dict[str, Any] | None, gross: int
-) -> tuple[int, str]:
-    """Return the loyalty discount on a service line and its reason.
-
-    A client qualifies when the tenant's ``loyalty_percent`` is above zero and
-    the client has at least ``loyalty_min_visits`` completed visits.
-    """
-    tenant = scope.tenant
-    if client is None or tenant.loyalty_percent <= 0:
-        return 0, ""
-    if client["completed_visits"] < tenant.loyalty_min_visits:
-        return 0, ""
-    percent = tenant.loyalty_percent
-    return percent_of(gross, percent), f"Loyalty {percent}%"
-
-
-def build_line(
-    scope: TenantScope,
-    ticket_id: uuid.UUID,
-    *,
-    kind: str,
-    item_id: uuid.UUID | None,
-    description: str,
-    unit_price: int,
-    quantity: int = 1,
-    tax_rate: str = "0",
-    category: str = "",
-    staff_id: uuid.UUID | None = None,
-    discount: int = 0,
-    discount_reason: str = "",
-    position: int = 0,
-) -> TicketLine:
-    """Return an unsaved ticket line with its tax and totals worked out."""
-    amounts = line_amounts(
-        unit_price,
-        quantity,
-        tax_rate=tax_rate,
-        prices_include_tax=scope.tenant.prices_include_tax,
-        discount=discount,
-    )
-    return TicketLine(
-        ticket_id=ticket_id,
-        position=position,
-        kind=kind,
-        item_id=item_id,
-        description=description[:200],
-        category=category,
-        staff_id=staff_id,
-        quantity=quantity,
-        unit_price=unit_price,
-        discount=amounts.discount,
-        discount_reason=discount_reason,
-        tax_rate=tax_rate,
-        tax=amounts.tax,
-        net=amounts.net,
-        total=amounts.total,
-    )
-
-
-def service_line(
-    scope: TenantScope,
-    ticket_id: uuid.UUID,
-    service: dict[str, Any],
-    *,
-    staff_id: uuid.UUID | None,
-    price: int,
-    client: dict[str, Any] | None,
-    position: int,
-) -> TicketLine:
-    """Return a service line at ``price``, with the client's loyalty discount."""
-    discount, reason = loyalty_discount(scope, client, price)
-    return build_line(
-        scope,
-        ticket_id,
-        kind="service",
-        item_id=service["id"],
-        description=service["name"],
-        unit_price=price,
-        tax_rate=service["tax_rate"],
-        category=service["category"],
-        staff_id=staff_id,
-        discount=discount,
-        discount_reason=reason,
-        position=position,
-    )
 
 
 async def refresh_totals(scope: TenantScope, ticket_id: uuid.UUID) -> dict[str, int]:
@@ -306,7 +211,7 @@ async def open_walk_in_ticket(
     """
     client_uuid: uuid.UUID | None = None
     if client_id not in (None, ""):
-        client_uuid = _as_uuid(client_id, "client_id")
+        client_uuid = as_uuid(client_id, "client_id")
         if (
             not await scope.select(Client, Client.id)
             .where(Client.id == client_uuid)
@@ -319,175 +224,6 @@ async def open_walk_in_ticket(
             scope, client_id=client_uuid, appointment_id=None, actor_id=actor_id
         )
     return ticket.id  # type: ignore[no-any-return]
-
-
-def _quantity(value: object) -> int:
-    if value is None:
-        return 1
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise invalid("quantity", f"{value!r} is not a whole number")
-    if not 1 <= value <= MAX_QUANTITY:
-        raise invalid(
-            "quantity", f"{value} is outside 1..{MAX_QUANTITY}: enter 1 or more"
-        )
-    return value
-
-
-async def _staff_id(scope: TenantScope, value: object) -> uuid.UUID | None:
-    if value in (None, ""):
-        return None
-    staff_id = _as_uuid(value, "staff_id")
-    if not await scope.select(Staff, Staff.id).where(Staff.id == staff_id).first():
-        raise invalid("staff_id", f"staff member {value} not found")
-    return staff_id
-
-
-async def _product_line(
-    scope: TenantScope, ticket: dict[str, Any], request: dict[str, Any], position: int
-) -> TicketLine | None:
-    """Build a product line, or grow an existing line of the same product.
-
-    Returns ``None`` when an existing line absorbed the quantity.
-    """
-    product_id = _as_uuid(request.get("product_id"), "product_id")
-    quantity = _quantity(request.get("quantity"))
-    staff_id = await _staff_id(scope, request.get("staff_id"))
-    product = await scope.select(Product).where(Product.id == product_id).first()
-    if product is None or not product["active"]:
-        raise invalid("product_id", f"product {product_id} not found or not on sale")
-    existing = (
-        await scope.select(TicketLine)
-        .where(TicketLine.ticket_id == ticket["id"])
-        .where(TicketLine.kind == "product")
-        .where(TicketLine.item_id == product_id)
-        .first()
-    )
-    wanted = quantity + (existing["quantity"] if existing else 0)
-    if wanted > product["stock"]:
-        raise invalid(
-            "quantity",
-            f"only {product['stock']} of {product['name']!r} in stock: "
-            f"enter at most {max(product['stock'] - wanted + quantity, 0)}",
-        )
-    if existing is not None:
-        grown = build_line(
-            scope,
-            ticket["id"],
-            kind="product",
-            item_id=product_id,
-            description=product["name"],
-            unit_price=existing["unit_price"],
-            quantity=wanted,
-            tax_rate=existing["tax_rate"],
-        )
-        await scope.update(
-            TicketLine,
-            {
-                TicketLine.quantity: wanted,
-                TicketLine.tax: grown.tax,
-                TicketLine.net: grown.net,
-                TicketLine.total: grown.total,
-            },
-        ).where(TicketLine.id == existing["id"])
-        return None
-    return build_line(
-        scope,
-        ticket["id"],
-        kind="product",
-        item_id=product_id,
-        description=product["name"],
-        unit_price=product["price"],
-        quantity=quantity,
-        tax_rate=product["tax_rate"],
-        category="Retail",
-        staff_id=staff_id,
-        position=position,
-    )
-
-
-async def _service_request_line(
-    scope: TenantScope, ticket: dict[str, Any], request: dict[str, Any], position: int
-) -> TicketLine:
-    service_id = _as_uuid(request.get("service_id"), "service_id")
-    service = await scope.select(Service).where(Service.id == service_id).first()
-    if service is None or not service["active"]:
-        raise invalid("service_id", f"service {service_id} not found or not offered")
-    staff_id = await _staff_id(scope, request.get("staff_id"))
-    client = None
-    if ticket["client_id"]:
-        client = (
-            await scope.select(Client).where(Client.id == ticket["client_id"]).first()
-        )
-    return service_line(
-        scope,
-        ticket["id"],
-        service,
-        staff_id=staff_id,
-        price=service["price"],
-        client=client,
-        position=position,
-    )
-
-
-async def _package_line(
-    scope: TenantScope, ticket: dict[str, Any], request: dict[str, Any], position: int
-) -> TicketLine:
-    if ticket["client_id"] is None:
-        raise invalid(
-            "plan_id", "a package is sold to a client: open the ticket for one"
-        )
-    plan_id = _as_uuid(request.get("plan_id"), "plan_id")
-    try:
-        plan = await packages.plan_for_sale(scope, plan_id)
-    except (NotFound, Conflict):
-        raise invalid(
-            "plan_id", f"package plan {plan_id} not found or not on sale"
-        ) from None
-    return build_line(
-        scope,
-        ticket["id"],
-        kind="package",
-        item_id=plan["id"],
-        description=f"{plan['name']} ({plan['sessions']} sessions)",
-        unit_price=plan["price"],
-        category="Packages",
-        position=position,
-    )
-
-
-async def _gift_card_line(
-    scope: TenantScope, ticket: dict[str, Any], request: dict[str, Any], position: int
-) -> TicketLine:
-    amount = giftcards.check_gift_card_amount(request.get("amount"))
-    item_id = None
-    description = "Gift card"
-    code = request.get("code")
-    if code:
-        card = await giftcards.find_gift_card(scope, str(code))
-        if giftcards.is_expired(card):
-            raise invalid("code", "the gift card has expired: issue a new one instead")
-        item_id = card["id"]
-        description = f"Gift card reload {giftcards.format_code(card['code'])}"
-    return build_line(
-        scope,
-        ticket["id"],
-        kind="gift_card",
-        item_id=item_id,
-        description=description,
-        unit_price=amount,
-        category="Gift cards",
-        position=position,
-    )
-
-
-_LINE_BUILDERS = {
-    "product": _product_line,
-    "service": _service_request_line,
-    "package": _package_line,
-    "gift_card": _gift_card_line,
-}
 
 
 async def add_line(
@@ -508,7 +244,7 @@ async def add_line(
     ticket and Conflict for a closed one.
     """
     kind = request.get("kind", "product")
-    builder = _LINE_BUILDERS.get(kind) if isinstance(kind, str) else None
+    builder = LINE_BUILDERS.get(kind) if isinstance(kind, str) else None
     if builder is None:
         raise invalid(
             "kind", f"{kind!r} is not a line kind: use one of {', '.join(LINE_KINDS)}"

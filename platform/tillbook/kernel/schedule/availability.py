@@ -66,6 +66,9 @@ def free_slots(
 
     Raises ValueError if ``duration_minutes`` or ``granularity_minutes`` is
     not positive, or if ``now`` or a busy instant is naive.
+
+    TODO: breaks, time off, buffers, resources and processing gaps are not
+    inputs yet. Callers can pass breaks and time off as ``busy`` intervals.
     """
     if duration_minutes <= 0:
         raise ValueError(f"duration_minutes must be positive, got {duration_minutes}")

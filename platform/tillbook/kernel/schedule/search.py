@@ -35,6 +35,7 @@ LIVE_STATUSES = ("booked", "checked_in", "completed")
 
 # Clients booking online must leave the business this much notice. Staff
 # may book any slot that has not started.
+# TODO: make the online notice and the horizon below tenant settings.
 ONLINE_MIN_NOTICE = timedelta(hours=1)
 STAFF_MIN_NOTICE = timedelta(0)
 # How far ahead slots are searched and bookings accepted.

@@ -167,9 +167,10 @@ async def update_staff(
     Raises NotFound for an id of no staff member of this tenant and
     ValidationFailed for bad fields.
     """
-    values = clean_staff_fields(changes, partial=True)
     async with write_transaction():
+        # Look the id up first, so another tenant's id is a 404 whatever the body.
         before = await scope.get(Staff, staff_id)
+        values = clean_staff_fields(changes, partial=True)
         if values:
             columns: dict[Column | str, Any] = {key: v for key, v in values.items()}
             await scope.update(Staff, columns).where(Staff.id == before["id"])
@@ -359,15 +360,9 @@ async def set_weekly_hours(
     hours. Raises NotFound for an unknown staff id and ValidationFailed on
     ``hours`` for intervals out of range or overlapping.
     """
-    labelled = [(f"hours[{index}]", item) for index, item in enumerate(intervals)]
-    for label, item in labelled:
-        if not 0 <= item.weekday <= 6:
-            raise invalid(f"{label}.weekday", "must be 0 (Monday) to 6 (Sunday)")
-        if not 0 <= item.start_minute < item.end_minute <= MINUTES_PER_DAY:
-            raise invalid(f"{label}.end", "must be after the start, at most 24:00")
-    validate_no_overlap(labelled)
     async with write_transaction():
         staff = await scope.get(Staff, staff_id)
+        _validate_intervals(intervals)
         before = await weekly_hours(scope, staff["id"])
         await scope.delete(WorkingHours).where(WorkingHours.staff_id == staff["id"])
         rows = [
@@ -391,6 +386,16 @@ async def set_weekly_hours(
             after=[hours_json(item) for item in intervals],
         )
     return sorted(intervals, key=lambda item: (item.weekday, item.start_minute))
+
+
+def _validate_intervals(intervals: Sequence[WorkingInterval]) -> None:
+    labelled = [(f"hours[{index}]", item) for index, item in enumerate(intervals)]
+    for label, item in labelled:
+        if not 0 <= item.weekday <= 6:
+            raise invalid(f"{label}.weekday", "must be 0 (Monday) to 6 (Sunday)")
+        if not 0 <= item.start_minute < item.end_minute <= MINUTES_PER_DAY:
+            raise invalid(f"{label}.end", "must be after the start, at most 24:00")
+    validate_no_overlap(labelled)
 
 
 async def weekly_hours(

@@ -29,6 +29,7 @@ from tillbook.kernel.schedule.search import (
     bookable_services,
     find_slots,
 )
+from tillbook.kernel.schedule.tables import Appointment
 from tillbook.tenancy.accounts import Actor
 from tillbook.tenancy.roles import DESK
 from tillbook.tenancy.scope import TenantScope
@@ -237,9 +238,9 @@ async def cancel(
 
     Responds 409 for an appointment that is checked in or completed.
     """
-    reason = ""
-    if data:
-        reason = _text(data, "reason")
+    # Look the id up first, so another tenant's id is a 404 whatever the body.
+    await tenant_scope.get(Appointment, appointment_id)
+    reason = _text(data, "reason") if data else ""
     return await cancel_appointment(
         tenant_scope, appointment_id, actor_id=actor.account_id, reason=reason
     )

@@ -20,6 +20,7 @@ from tillbook.kernel.schedule.staff import (
     set_weekly_hours,
     update_staff,
 )
+from tillbook.kernel.schedule.tables import Staff
 from tillbook.tenancy.accounts import Actor
 from tillbook.tenancy.roles import DESK, MANAGERS
 from tillbook.tenancy.scope import TenantScope
@@ -78,6 +79,8 @@ async def staff_hours(
     "end": "17:00"}, ...]`` (weekday 0 is Monday; ``{"hours": [...]}`` is also
     accepted). Responds 422 naming the entry, such as ``hours[1].end``, for an
     invalid or overlapping interval."""
+    # Look the id up first, so another tenant's id is a 404 whatever the body.
+    await tenant_scope.get(Staff, staff_id)
     entries = data.get("hours") if isinstance(data, dict) else data
     intervals = parse_hours(entries)
     await set_weekly_hours(tenant_scope, staff_id, intervals, actor_id=actor.account_id)

@@ -39,6 +39,7 @@ from tillbook.tenancy.plugin_settings import (
 )
 from tillbook.tenancy.roles import MANAGERS, Role
 from tillbook.tenancy.scope import TenantScope
+from tillbook.tenancy.signin import TooManyAttempts
 from tillbook.tenancy.signup import (
     COMMON_CURRENCIES,
     COMMON_TIME_ZONES,
@@ -77,7 +78,7 @@ async def settings_page(
     staff = await scope.select(Staff, Staff.id, Staff.name).order_by(Staff.name)
     token_owner = None if actor.role == Role.OWNER else actor.account_id
     grantable = [
-        role.value
+        (role.value, role.value.replace("_", " "))
         for role in Role
         if actor.role == Role.OWNER or role in (Role.FRONT_DESK, Role.PROVIDER)
     ]
@@ -92,7 +93,7 @@ async def settings_page(
         plugins=await list_plugins(scope),
         staff_options=[("", "No staff member")]
         + [(str(member["id"]), member["name"]) for member in staff],
-        grantable_roles=grantable,
+        role_options=grantable,
         time_zones=_with_current(COMMON_TIME_ZONES, business["time_zone"]),
         currencies=_with_current(COMMON_CURRENCIES, business["currency"]),
         section=section,
@@ -212,15 +213,20 @@ async def settings_add_account(
     }
     try:
         await create_account(tenant_scope, values, actor=actor)
-    except (ValidationFailed, NotAllowed) as exc:
-        errors = exc.errors if isinstance(exc, ValidationFailed) else {}
+    except (ValidationFailed, NotAllowed, TooManyAttempts) as exc:
+        if isinstance(exc, ValidationFailed):
+            errors = exc.errors
+        elif isinstance(exc, NotAllowed):
+            errors = {"role": exc.message}
+        else:
+            errors = {"email": exc.message}
         return await settings_page(
             tenant_scope,
             actor,
             section="accounts",
-            errors=errors or {"role": exc.message},
+            errors=errors,
             entered={k: v for k, v in values.items() if k != "password"},
-            status_code=422 if errors else 403,
+            status_code=exc.status_code,
         )
     return _saved(tenant_scope, "accounts")
 

@@ -190,7 +190,13 @@ async def booking_submit(
         return _booking_page(
             tenant_scope, choice, values=values, errors=exc.errors, status_code=422
         )
-    except SlotUnavailable:
+    except SlotUnavailable as exc:
+        logger.info(
+            "online booking of tenant %s lost the race for %s: %s",
+            tenant_scope.tenant_id,
+            start_text,
+            exc.message,
+        )
         # Search again so the page no longer offers the taken time.
         choice = await choose(
             tenant_scope, service_id, staff_id, choice.day.isoformat()

@@ -321,7 +321,13 @@ async def calendar_book(
         )
     except ValidationFailed as exc:
         return await _calendar_with_form(tenant_scope, actor, submitted, exc.errors)
-    except SlotUnavailable:
+    except SlotUnavailable as exc:
+        logger.info(
+            "staff booking of tenant %s lost the race for %s: %s",
+            tenant_scope.tenant_id,
+            submitted.start,
+            exc.message,
+        )
         return await _calendar_with_form(
             tenant_scope,
             actor,

@@ -98,6 +98,7 @@ async def signup_submit(request: Request[Any, Any, Any]) -> Template | Redirect:
     form = FormValues(await request.form())
     values = {name: form.raw(name) for name in SIGNUP_TEXT_FIELDS}
     errors: dict[str, str] = {}
+    status_code = 422
     logo = values["logo_url"]
     upload = form.upload("logo")
     if upload is not None:
@@ -125,8 +126,9 @@ async def signup_submit(request: Request[Any, Any, Any]) -> Template | Redirect:
             errors.update(exc.errors)
         except TooManyAttempts as exc:
             errors["email"] = exc.message
+            status_code = exc.status_code
     if errors:
-        return _signup_page(values, errors, status_code=422)
+        return _signup_page(values, errors, status_code=status_code)
     request.set_session({SESSION_ACCOUNT: str(account_id)})
     logger.info("tenant %s signed up", scope.tenant.slug)
     return Redirect(f"/t/{scope.tenant.slug}/staff/settings", status_code=303)

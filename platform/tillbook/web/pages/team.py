@@ -29,6 +29,7 @@ from tillbook.kernel.schedule.staff import (
     update_staff,
     weekly_hours,
 )
+from tillbook.kernel.schedule.tables import Staff
 from tillbook.tenancy.accounts import Actor
 from tillbook.tenancy.roles import MANAGERS
 from tillbook.tenancy.scope import TenantScope
@@ -55,26 +56,23 @@ def _details_from(form: Any) -> dict[str, Any]:
 
 
 def _hours_summary(hours: list[dict[str, Any]]) -> list[str]:
-    """Return lines such as ``Mon-Fri 09:00-17:00`` from hours JSON.
+    """Return one line per run of consecutive weekdays with the same hours.
 
-    Consecutive weekdays with the same ranges share one line.
+    A line names the first and last day of the run joined by an en dash,
+    then the ranges: Monday to Friday at 09:00-17:00 is one line.
     """
-    by_day: dict[int, str] = {}
+    by_day: dict[int, list[str]] = {}
     for item in hours:
-        ranges = f"{item['start']}-{item['end']}"
-        weekday = item["weekday"]
-        by_day[weekday] = (
-            f"{by_day[weekday]}, {ranges}" if weekday in by_day else ranges
-        )
+        by_day.setdefault(item["weekday"], []).append(f"{item['start']}-{item['end']}")
     lines: list[str] = []
-    run_start = None
+    run_start: int | None = None
     for weekday in range(8):
         ranges = by_day.get(weekday)
         if run_start is not None and ranges != by_day[run_start]:
             days = WEEKDAY_NAMES[run_start][:3]
             if weekday - 1 > run_start:
                 days = f"{days}\u2013{WEEKDAY_NAMES[weekday - 1][:3]}"
-            lines.append(f"{days} {by_day[run_start]}")
+            lines.append(f"{days} {', '.join(by_day[run_start])}")
             run_start = None
         if run_start is None and ranges is not None:
             run_start = weekday
@@ -204,6 +202,7 @@ async def team_member_hours(
 ) -> Template | Redirect:
     """Replace the weekly hours from the fields ``hours_0`` (Monday) to
     ``hours_6`` (Sunday)."""
+    await tenant_scope.get(Staff, staff_id)
     form = await request.form()
     text = {weekday: _form_text(form, f"hours_{weekday}") for weekday in range(7)}
     try:
@@ -231,6 +230,7 @@ async def team_member_services(
     staff_id: FromPath[str],
 ) -> Template | Redirect:
     """Replace the services the staff member performs (ticked ``service_ids``)."""
+    await tenant_scope.get(Staff, staff_id)
     form = await request.form()
     chosen = [value for value in form.getall("service_ids", []) if value]
     try:
