@@ -19,6 +19,10 @@ from pathlib import Path
 
 import pytest
 
+# Tests hash many passwords; the cheapest argon2 parameters keep that fast.
+# Production code never sets this variable.
+os.environ.setdefault("TILLBOOK_FAST_PASSWORD_HASHES", "1")
+
 from tillbook.config import Settings, set_settings
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -133,16 +137,34 @@ def app_settings(settings: Settings) -> Settings:
     return settings
 
 
+_apps: dict[Settings, object] = {}
+
+
+def app_for(settings: Settings) -> object:
+    """Return the app for ``settings``, built once per run.
+
+    Building routes takes a few hundred milliseconds, so tests share one app
+    per settings; each test still gets its own client and a full lifespan
+    (fresh pool, dispatcher and job worker).
+    """
+    from tillbook.web.app import create_app
+
+    if settings not in _apps:
+        _apps[settings] = create_app(settings, inprocess_worker=True)
+    return _apps[settings]
+
+
 @pytest.fixture
 def client(app_settings: Settings) -> Iterator[object]:
     """A litestar test client with the app started (lifespan and all)."""
     from litestar.testing import TestClient
 
+    from tillbook.config import set_settings
     from tillbook.jobs.broker import join_queues
-    from tillbook.web.app import create_app
 
-    app = create_app(app_settings, inprocess_worker=True)
-    with TestClient(app, base_url="http://127.0.0.1:8000") as test_client:
+    set_settings(app_settings)
+    app = app_for(app_settings)
+    with TestClient(app, base_url="http://127.0.0.1:8000") as test_client:  # type: ignore[arg-type]
         yield test_client
         join_queues()
 

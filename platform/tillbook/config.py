@@ -36,7 +36,10 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        """Build settings from the environment; raise ConfigurationError on bad values."""
+        """Build settings from the environment.
+
+        Raises ConfigurationError naming the variable and the fix.
+        """
         env = os.environ if environ is None else environ
         values: dict[str, str] = {}
         for name in (

@@ -15,7 +15,7 @@ class _Recorder:
     def __init__(self) -> None:
         self.messages: list[Message] = []
 
-    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
         raw = envelope.original_content or envelope.content

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from tests.support import make_tenant
 from tillbook.jobs.broker import join_queues
 from tillbook.kernel.events.mail import queue_mail
 from tillbook.kernel.events.tables import MailMessage
-from tests.support import make_tenant
 
 
 def test_queued_mail_reaches_outbox(client) -> None:

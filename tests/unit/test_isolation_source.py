@@ -40,9 +40,8 @@ def _unscoped_queries(path: Path) -> list[str]:
             and isinstance(node.func.value, ast.Name)
             and node.func.value.id in TENANT_TABLE_NAMES
         ):
-            found.append(
-                f"{path.relative_to(ROOT)}:{node.lineno} {node.func.value.id}.{node.func.attr}()"
-            )
+            call = f"{node.func.value.id}.{node.func.attr}()"
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno} {call}")
     return found
 
 

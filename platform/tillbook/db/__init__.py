@@ -64,6 +64,11 @@ async def start(url: str | None = None) -> Engine:
     engine = configure(url) if url else get_engine()
     if isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(min_size=2, max_size=20)
+    elif isinstance(engine, SQLiteEngine):
+        # Write-ahead logging lets readers run while a writer commits and
+        # syncs the disk less often than the default rollback journal. The
+        # mode is stored in the database file, so setting it once suffices.
+        await engine._run_in_new_connection("PRAGMA journal_mode=WAL")
     return engine
 
 

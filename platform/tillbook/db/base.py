@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from piccolo.columns import UUID, Timestamptz
 from piccolo.table import Table
 
-
 NO_TENANT = uuid.UUID(int=0)
 
 

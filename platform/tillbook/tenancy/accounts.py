@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from tillbook.db.base import utcnow
@@ -17,7 +18,13 @@ from tillbook.tenancy.roles import Role
 from tillbook.tenancy.scope import SystemScope, TenantScope
 from tillbook.tenancy.tables import Account, ApiToken, Membership
 
-_hasher = PasswordHasher()
+# TILLBOOK_FAST_PASSWORD_HASHES=1 selects argon2's cheapest parameters, for
+# the test suite only: those hashes are far quicker to brute-force.
+_hasher = (
+    PasswordHasher.from_parameters(profiles.CHEAPEST)
+    if os.environ.get("TILLBOOK_FAST_PASSWORD_HASHES") == "1"
+    else PasswordHasher()
+)
 
 # Verifying against this hash when the email is unknown keeps sign-in time the
 # same for known and unknown emails, so timing does not reveal accounts.

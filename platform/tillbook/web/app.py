@@ -190,8 +190,8 @@ class HostTenantRewrite:
         if not host or host in ("127.0.0.1", "localhost") or host == self.base_domain:
             return None
         if self.suffix and host.endswith(self.suffix):
-            slug = host[: -len(self.suffix)]
-            return slug if slug and "." not in slug else None
+            label = host[: -len(self.suffix)]
+            return label if label and "." not in label else None
         now = time.monotonic()
         cached = self._hosts.get(host)
         if cached is not None and cached[0] > now:
@@ -199,7 +199,7 @@ class HostTenantRewrite:
         from tillbook.tenancy.tenants import tenant_by_host
 
         tenant = await tenant_by_host(host)
-        slug = tenant.slug if tenant else None
+        slug: str | None = tenant.slug if tenant else None
         if len(self._hosts) > 10_000:
             self._hosts.clear()
         self._hosts[host] = (now + self.HOST_CACHE_SECONDS, slug)

@@ -129,6 +129,9 @@ async def store_client_card(
     the token is malformed or no provider is configured, and PaymentDeclined
     when the provider rejects the card.
     """
+    # The id is checked first, so another tenant's client is a 404 whatever
+    # the body holds.
+    client = await scope.get(Client, client_id)
     if not isinstance(payment_method, str) or not _TOKEN_PATTERN.match(payment_method):
         raise invalid(
             "payment_method",
@@ -143,7 +146,6 @@ async def store_client_card(
                 "enable and configure one in the plugin settings first"
             }
         )
-    client = await scope.get(Client, client_id)
     call = partial(
         configured.provider.store_card,
         configured.settings,

@@ -20,7 +20,7 @@ ROUNDING = ROUND_HALF_UP
 # (ten billion pounds), far above any till sale, far below int64 limits.
 MAX_AMOUNT = 10**12
 
-_MAJOR_PATTERN = re.compile(r"^(\d+)(?:\.(\d+))?$")
+_MAJOR_PATTERN = re.compile(r"^([0-9]+)(?:\.([0-9]+))?$")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tillbook.errors import invalid
+from tillbook.kernel.dates import FIRST_DAY, LAST_DAY
 from tillbook.kernel.ledger.tables import Posting
 from tillbook.kernel.schedule.tables import Staff
 from tillbook.tenancy.scope import TenantScope
@@ -207,9 +208,12 @@ def parse_report_day(value: str | None, zone: ZoneInfo) -> date:
     if not DATE_PATTERN.fullmatch(value.strip()):
         raise invalid("date", problem)
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise invalid("date", problem) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise invalid("date", f"{value!r} is outside the years 1900 to 2199")
+    return day
 
 
 def local_day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:

@@ -26,6 +26,7 @@ from tillbook.kernel.catalog.tables import Service
 from tillbook.kernel.clients.directory import find_or_create_client, validate_contact
 from tillbook.kernel.clients.history import add_history
 from tillbook.kernel.clients.tables import Client
+from tillbook.kernel.dates import FIRST_DAY, LAST_DAY
 from tillbook.kernel.events.mail import queue_mail
 from tillbook.kernel.events.outbox import record_event
 from tillbook.kernel.schedule.appointments import (
@@ -116,13 +117,20 @@ def parse_instant(value: object, field: str = "start") -> datetime:
 def parse_day(value: object, field: str = "date") -> date:
     """Parse ``YYYY-MM-DD``; raise ValidationFailed naming ``field`` otherwise."""
     if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
+        day = value
+    else:
+        try:
+            day = date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise invalid(
+                field, f"{value!r} is not a date: use YYYY-MM-DD, such as 2026-12-05"
+            ) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
         raise invalid(
-            field, f"{value!r} is not a date: use YYYY-MM-DD, such as 2026-12-05"
-        ) from None
+            field,
+            f"{day.isoformat()} is outside the years 1900 to 2199: check the year",
+        )
+    return day
 
 
 async def book_appointment(

@@ -114,11 +114,18 @@ class CloseForm:
                 self.add_tender(tender, kind=field, amount=field)
 
     def _read_tips(self) -> None:
-        for field in tip_fields(self.view):
+        fields = tip_fields(self.view)
+        for field in fields:
             amount = self.amount(field["name"])
             if amount:
                 self.tip_fields[len(self.tips)] = field["name"]
                 self.tips.append({"staff_id": field["staff_id"], "amount": amount})
+        # A tip sent for a ticket without a provider has nobody to go to:
+        # reject it rather than drop it.
+        if not fields and str(self.form.get("tip") or "").strip():
+            self.errors["tip"] = (
+                "this ticket has no provider to tip: add a service with a provider"
+            )
 
     def _read_gift_card(self) -> None:
         code = str(self.form.get("gift_card_code") or "").strip()

@@ -9,12 +9,12 @@ kernel's ``ValidationFailed.errors``, so a page can show both together.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from litestar.datastructures import FormMultiDict, UploadFile
 
 from tillbook.errors import ValidationFailed
+from tillbook.kernel.ledger.money import parse_major
 
 
 class FormValues:
@@ -52,22 +52,18 @@ class FormValues:
             self.errors[name] = f"{text!r} is not a whole number"
 
     def money(self, name: str, digits: int) -> None:
-        """Read an amount in major units ("12.50") as minor units (1250)."""
-        text = self.raw(name).replace(",", "")
-        if not text:
-            return
+        """Read an amount in major units ("12.50") as minor units (1250).
+
+        Uses the till's strict parser, so "12,50", "1e3" and full-width digits
+        are rejected instead of being read as another amount.
+        """
         try:
-            amount = Decimal(text)
-        except InvalidOperation:
-            amount = Decimal("NaN")
-        if not amount.is_finite():
-            self.errors[name] = f"{text!r} is not an amount, such as 12.50"
+            amount = parse_major(self.raw(name), digits, name)
+        except ValidationFailed as exc:
+            self.errors[name] = exc.errors[name]
             return
-        minor = amount.scaleb(digits)
-        if minor != minor.to_integral_value():
-            self.errors[name] = f"has more than {digits} decimal places"
-            return
-        self.values[name] = int(minor)
+        if amount is not None:
+            self.values[name] = amount
 
     def checkbox(self, name: str) -> None:
         """Read a checkbox: ticked when the form sent the field at all."""
