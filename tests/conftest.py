@@ -145,10 +145,14 @@ def app_for(settings: Settings) -> object:
 
     Building routes takes a few hundred milliseconds, so tests share one app
     per settings; each test still gets its own client and a full lifespan
-    (fresh pool, dispatcher and job worker).
+    (fresh pool, dispatcher and job worker). With Redis the app is built anew
+    each time, because litestar's Redis channels backend keeps asyncio objects
+    bound to the event loop of its first start.
     """
     from tillbook.web.app import create_app
 
+    if settings.redis_url:
+        return create_app(settings, inprocess_worker=True)
     if settings not in _apps:
         _apps[settings] = create_app(settings, inprocess_worker=True)
     return _apps[settings]
