@@ -8,12 +8,16 @@ single connection.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Any
+
+from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.query import Select
 
 from tillbook.db import get_engine
 from tillbook.db.base import utcnow
@@ -210,16 +214,53 @@ async def load_service_day(
     requested = None
     if staff_id not in (None, "", "any"):
         requested = parse_uuid(staff_id, "staff_id", "provider")
-    async with get_engine().transaction():
-        service = await active_service(scope, service_id)
-        providers = await _bookable_providers(scope, service["id"], requested)
-        if requested is not None and not providers:
-            raise await _provider_error(scope, service, requested)
-        ids = [row["id"] for row in providers]
-        result = ServiceDay(scope, service, day, providers)
-        if ids:
-            result.hours = await _weekday_hours(scope, ids, day.weekday())
-            result.busy = await _busy_intervals(scope, ids, day)
+    # On SQLite one read transaction keeps the four reads on one connection
+    # and one snapshot. PostgreSQL at READ COMMITTED gives each statement its
+    # own snapshot even inside a transaction, so there the four reads run at
+    # once on pooled connections; the booking re-checks the slot either way.
+    engine = get_engine()
+    if isinstance(engine, SQLiteEngine):
+        async with engine.transaction():
+            return await _read_service_day(scope, service_id, day, requested)
+    return await _read_service_day_concurrently(scope, service_id, day, requested)
+
+
+async def _read_service_day_concurrently(
+    scope: TenantScope, service_id: object, day: date, requested: uuid.UUID | None
+) -> ServiceDay:
+    if service_id in (None, ""):
+        raise invalid("service_id", "is required: choose a service")
+    key = parse_uuid(service_id, "service_id", "service")
+    performers = scope.select(ServiceProvider, ServiceProvider.staff_id).where(
+        ServiceProvider.service_id == key
+    )
+    service, providers, hours, busy = await asyncio.gather(
+        active_service(scope, key),
+        _bookable_providers(scope, key, requested),
+        _weekday_hours(scope, performers, day.weekday()),
+        _busy_intervals(scope, performers, day),
+    )
+    if requested is not None and not providers:
+        raise await _provider_error(scope, service, requested)
+    ids = {row["id"] for row in providers}
+    result = ServiceDay(scope, service, day, providers)
+    result.hours = {staff: spans for staff, spans in hours.items() if staff in ids}
+    result.busy = {staff: spans for staff, spans in busy.items() if staff in ids}
+    return result
+
+
+async def _read_service_day(
+    scope: TenantScope, service_id: object, day: date, requested: uuid.UUID | None
+) -> ServiceDay:
+    service = await active_service(scope, service_id)
+    providers = await _bookable_providers(scope, service["id"], requested)
+    if requested is not None and not providers:
+        raise await _provider_error(scope, service, requested)
+    ids = [row["id"] for row in providers]
+    result = ServiceDay(scope, service, day, providers)
+    if ids:
+        result.hours = await _weekday_hours(scope, ids, day.weekday())
+        result.busy = await _busy_intervals(scope, ids, day)
     return result
 
 
@@ -263,7 +304,7 @@ async def _provider_error(
 
 
 async def _weekday_hours(
-    scope: TenantScope, staff_ids: list[uuid.UUID], weekday: int
+    scope: TenantScope, staff_ids: list[uuid.UUID] | Select, weekday: int
 ) -> dict[uuid.UUID, list[WorkingInterval]]:
     rows = (
         await scope.select(
@@ -284,7 +325,7 @@ async def _weekday_hours(
 
 
 async def _busy_intervals(
-    scope: TenantScope, staff_ids: list[uuid.UUID], day: date
+    scope: TenantScope, staff_ids: list[uuid.UUID] | Select, day: date
 ) -> dict[uuid.UUID, list[tuple[datetime, datetime]]]:
     day_start, day_end = local_day_bounds(day, scope.tenant.zone)
     rows = (
