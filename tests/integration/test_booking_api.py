@@ -10,11 +10,14 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_booking_setup import Spa, add_member, seed_spa
-from tillbook.db.base import utcnow
+from tests.integration.test_booking_setup import (
+    Spa,
+    add_member,
+    give_package,
+    seed_spa,
+)
 from tillbook.errors import SlotUnavailable, ValidationFailed
 from tillbook.kernel.audit.tables import AuditEntry
-from tillbook.kernel.catalog.tables import ClientPackage, PackagePlan
 from tillbook.kernel.clients.tables import Client, ClientHistory
 from tillbook.kernel.events.tables import MailMessage, OutboxEvent
 from tillbook.kernel.schedule import booking
@@ -373,24 +376,8 @@ def test_appointment_detail_shows_client_context(client) -> None:
         await scope.update(
             Client, {Client.preferences: "Lavender oil", Client.notes: "Sensitive skin"}
         ).where(Client.id == client_id)
-        plan = PackagePlan(
-            name="Five Facials",
-            service_id=uuid.UUID(spa.facial_id),
-            sessions=5,
-            price=30000,
-        )
-        await scope.insert(plan)
-        await scope.insert(
-            ClientPackage(
-                client_id=client_id,
-                plan_id=plan.id,
-                service_id=uuid.UUID(spa.facial_id),
-                sessions_total=5,
-                sessions_left=3,
-                unit_value=6000,
-                expires_at=utcnow() + timedelta(days=100),
-                sold_at=utcnow(),
-            )
+        await give_package(
+            spa, client_id, name="Five Facials", sessions_left=3, days=100
         )
 
     spa.tenant.run(enrich)

@@ -15,7 +15,12 @@ from typing import Any
 
 from tests.support import TenantHandle, make_tenant
 from tillbook.db.base import utcnow
-from tillbook.kernel.catalog.tables import Service, ServiceProvider
+from tillbook.kernel.catalog.tables import (
+    ClientPackage,
+    PackagePlan,
+    Service,
+    ServiceProvider,
+)
 from tillbook.kernel.schedule.availability import WorkingInterval
 from tillbook.kernel.schedule.staff import create_staff, set_weekly_hours
 from tillbook.kernel.schedule.tables import Appointment
@@ -94,6 +99,29 @@ def seed_spa(client: Any, **tenant_overrides: Any) -> Spa:
     facial_id, massage_id, staff = tenant.run(seed)
     today = utcnow().astimezone(scope.tenant.zone).date()
     return Spa(tenant, facial_id, massage_id, staff, today + timedelta(days=2))
+
+
+async def give_package(
+    spa: Spa, client_id: uuid.UUID, *, name: str, sessions_left: int, days: int
+) -> None:
+    """Sell the client a five-facial package with ``sessions_left`` unused."""
+    scope = spa.tenant.scope
+    plan = PackagePlan(
+        name=name, service_id=uuid.UUID(spa.facial_id), sessions=5, price=30000
+    )
+    await scope.insert(plan)
+    await scope.insert(
+        ClientPackage(
+            client_id=client_id,
+            plan_id=plan.id,
+            service_id=uuid.UUID(spa.facial_id),
+            sessions_total=5,
+            sessions_left=sessions_left,
+            unit_value=6000,
+            expires_at=utcnow() + timedelta(days=days),
+            sold_at=utcnow(),
+        )
+    )
 
 
 def add_member(client: Any, tenant: TenantHandle, role: Role) -> dict[str, str]:

@@ -15,9 +15,12 @@ from typing import Any
 import httpx
 import uvicorn
 
-from tests.integration.test_booking_setup import Spa, add_member, seed_spa
-from tillbook.db.base import utcnow
-from tillbook.kernel.catalog.tables import ClientPackage, PackagePlan
+from tests.integration.test_booking_setup import (
+    Spa,
+    add_member,
+    give_package,
+    seed_spa,
+)
 from tillbook.kernel.clients.tables import Client
 from tillbook.tenancy.roles import Role
 from tillbook.web.pages import calendar
@@ -227,25 +230,7 @@ def _add_package(spa: Spa, client_id: str) -> None:
         await scope.update(Client, {Client.preferences: "Lavender oil only"}).where(
             Client.id == owner
         )
-        plan = PackagePlan(
-            name="Glow Five",
-            service_id=uuid.UUID(spa.facial_id),
-            sessions=5,
-            price=30000,
-        )
-        await scope.insert(plan)
-        await scope.insert(
-            ClientPackage(
-                client_id=owner,
-                plan_id=plan.id,
-                service_id=uuid.UUID(spa.facial_id),
-                sessions_total=5,
-                sessions_left=2,
-                unit_value=6000,
-                expires_at=utcnow() + timedelta(days=30),
-                sold_at=utcnow(),
-            )
-        )
+        await give_package(spa, owner, name="Glow Five", sessions_left=2, days=30)
 
     spa.tenant.run(add)
 

@@ -9,6 +9,7 @@ bad field.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Request, get, post
@@ -225,6 +226,33 @@ async def service_save(
     return _saved(tenant_scope, "service", "services")
 
 
+async def _add_from_form(
+    tenant_scope: TenantScope,
+    actor: Actor,
+    form: FormValues,
+    *,
+    clean: Callable[[dict[str, Any]], dict[str, Any]],
+    create: Callable[..., Awaitable[Any]],
+    kind: str,
+) -> Template | Redirect:
+    """Create a product or plan from its add form, or show the form's errors."""
+    try:
+        await form.submit(
+            clean,
+            lambda values: create(tenant_scope, values, actor_id=actor.account_id),
+        )
+    except ValidationFailed as exc:
+        return await catalog_page(
+            tenant_scope,
+            actor,
+            form_name=kind,
+            errors=exc.errors,
+            entered=entered_display(form, []),
+            status_code=422,
+        )
+    return _saved(tenant_scope, kind, f"{kind}s")
+
+
 @post(f"{CATALOG}/products", opt={"roles": MANAGERS})
 async def product_add(
     request: Request[Any, Any, Any],
@@ -234,23 +262,14 @@ async def product_add(
     """Add a product from the form."""
     form = FormValues(await request.form())
     read_product(form, tenant_scope.tenant.minor_digits, creating=True)
-    try:
-        await form.submit(
-            lambda values: clean_product(values, partial=False),
-            lambda values: create_product(
-                tenant_scope, values, actor_id=actor.account_id
-            ),
-        )
-    except ValidationFailed as exc:
-        return await catalog_page(
-            tenant_scope,
-            actor,
-            form_name="product",
-            errors=exc.errors,
-            entered=entered_display(form, []),
-            status_code=422,
-        )
-    return _saved(tenant_scope, "product", "products")
+    return await _add_from_form(
+        tenant_scope,
+        actor,
+        form,
+        clean=lambda values: clean_product(values, partial=False),
+        create=create_product,
+        kind="product",
+    )
 
 
 @get(f"{CATALOG}/products/{{product_id:uuid}}", opt={"roles": DESK})
@@ -343,23 +362,14 @@ async def plan_add(
     """Add a package plan from the form."""
     form = FormValues(await request.form())
     read_plan(form, tenant_scope.tenant.minor_digits)
-    try:
-        await form.submit(
-            lambda values: clean_package_plan(values, partial=False),
-            lambda values: create_package_plan(
-                tenant_scope, values, actor_id=actor.account_id
-            ),
-        )
-    except ValidationFailed as exc:
-        return await catalog_page(
-            tenant_scope,
-            actor,
-            form_name="plan",
-            errors=exc.errors,
-            entered=entered_display(form, []),
-            status_code=422,
-        )
-    return _saved(tenant_scope, "plan", "plans")
+    return await _add_from_form(
+        tenant_scope,
+        actor,
+        form,
+        clean=lambda values: clean_package_plan(values, partial=False),
+        create=create_package_plan,
+        kind="plan",
+    )
 
 
 @get(f"{CATALOG}/package-plans/{{plan_id:uuid}}", opt={"roles": DESK})
