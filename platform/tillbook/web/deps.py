@@ -97,8 +97,9 @@ async def staff_guard(
 ) -> None:
     """Authenticate the caller and check the roles the route allows.
 
-    A member of another tenant gets 404 for this tenant's routes, as if the
-    tenant did not exist for them.
+    An account that is not a member of this tenant is treated as signed out
+    (401, or a redirect to this tenant's sign-in page), so it learns nothing
+    about the tenant's rows; ids of rows are checked later and answer 404.
     """
     if handler.opt.get("public"):
         return
