@@ -166,3 +166,27 @@ def test_next_inside_tenant_is_followed(target: str) -> None:
 )
 def test_next_elsewhere_goes_to_calendar(target: str | None) -> None:
     assert safe_next("lotus", target) == "/t/lotus/staff/calendar"
+
+
+@pytest.mark.parametrize("code", ["XXX", "XTS", "XAU", "XDR"])
+def test_signup_rejects_non_currency_codes(code: str) -> None:
+    request = SignupRequest(
+        business_name="Spa",
+        slug="spa-codes",
+        email="owner@example.com",
+        password="x" * 12,
+        currency=code,
+    )
+    assert "currency" in validate_signup(request)
+
+
+@pytest.mark.parametrize("code", ["XAF", "XOF", "XPF", "XCD"])
+def test_signup_accepts_x_currencies(code: str) -> None:
+    request = SignupRequest(
+        business_name="Spa",
+        slug="spa-codes",
+        email="owner@example.com",
+        password="x" * 12,
+        currency=code,
+    )
+    assert "currency" not in validate_signup(request)

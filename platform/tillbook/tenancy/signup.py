@@ -21,6 +21,10 @@ from tillbook.tenancy.tables import Account, Membership, Tenant
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# ISO 4217 codes starting with X are metals, fund units and test codes (XAU,
+# XDR, XTS, XXX), none of which a business prices services in. The CFA and
+# CFP francs and the East Caribbean dollar are real currencies and allowed.
+SPENDABLE_X_CODES = frozenset({"XAF", "XCD", "XOF", "XPF"})
 COLOUR_PATTERN = re.compile(r"^#[0-9a-fA-F]{6}$")
 RESERVED_SLUGS = frozenset({"api", "www", "static", "admin", "app", "signup", "t"})
 MIN_PASSWORD_LENGTH = 10
@@ -153,9 +157,12 @@ def validate_signup(request: SignupRequest) -> dict[str, str]:
     currency = request.currency.strip().upper()
     if (
         not re.fullmatch(r"[A-Z]{3}", currency)
+        or (currency.startswith("X") and currency not in SPENDABLE_X_CODES)
         or get_currency_name(currency, locale="en") == currency
     ):
-        errors["currency"] = f"{request.currency!r} is not an ISO 4217 code like GBP"
+        errors["currency"] = (
+            f"{request.currency!r} is not an ISO 4217 currency code like GBP"
+        )
     if not COLOUR_PATTERN.match(request.brand_colour):
         errors["brand_colour"] = "must be a hex colour such as #5b6b5a"
     logo_error = logo_url_error(request.logo_url)

@@ -43,7 +43,7 @@ async def daily_report_csv(
     filename = f"{tenant_scope.tenant.slug}-sales-{report_day.isoformat()}.csv"
     return Response(
         content=daily_sales_csv(report),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
