@@ -302,6 +302,7 @@ def test_daily_report_csv(spa: dict[str, Any]) -> None:
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-type"].count("charset") == 1
     disposition = response.headers["content-disposition"]
     assert disposition.startswith("attachment;")
     assert f"{tenant.slug}-sales-2025-03-30.csv" in disposition
