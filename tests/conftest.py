@@ -144,7 +144,7 @@ def app_for(settings: Settings) -> object:
     """Return the app for ``settings``, built once per run.
 
     Building routes takes a few hundred milliseconds, so tests share one app
-    per settings; each test still gets its own client and a full lifespan
+    per settings. Each test still gets its own client and a full lifespan
     (fresh pool, dispatcher and job worker). With Redis the app is built anew
     each time, because litestar's Redis channels backend keeps asyncio objects
     bound to the event loop of its first start.

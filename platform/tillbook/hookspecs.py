@@ -1,9 +1,10 @@
 """Every hook a Tillbook plugin may implement.
 
 A plugin is a module registered in the ``tillbook`` entry-point group. It
-implements hooks by decorating functions with ``tillbook.hookimpl``. A tenant
-sees a plugin's hooks only while the plugin is enabled for it: the caller a
-request uses is a pluggy subset caller that leaves the other plugins out.
+implements hooks by decorating functions with ``tillbook.hookimpl``. A
+plugin's hooks run for a tenant only while the plugin is enabled for it,
+because each request calls hooks through a pluggy subset caller that leaves
+the other plugins out.
 
 Unless a spec says otherwise, pluggy calls every enabled implementation and
 returns their non-``None`` results as a list, most recently registered first.
@@ -49,7 +50,7 @@ def tillbook_validate_settings(plugin: str, settings: dict[str, Any]) -> dict[st
 
     Called before the settings are stored. Return a mapping from setting name
     to an error message (empty when valid); only the named plugin should
-    answer. All results are merged, and any error rejects the whole change
+    return errors. All results are merged, and any error rejects the whole change
     with a 422 that names the setting.
     """
 

@@ -86,3 +86,59 @@ def test_walk_in_close_rejects_tip_without_provider(client) -> None:
     assert response.status_code == 422
     assert "no provider to tip" in response.text
     assert tenant.get(f"/tickets/{ticket_id}").json()["status"] == "open"
+
+
+def test_catalog_edit_forms_save_and_reject(client) -> None:
+    tenant = make_tenant(client)
+    product = tenant.post(
+        "/catalog/products", json={"name": "Rose Serum", "price": 3800, "stock": 4}
+    ).json()
+    plan_service = tenant.post(
+        "/catalog/services",
+        json={"name": "Facial", "duration_minutes": 60, "price": 8500},
+    ).json()
+    plan = tenant.post(
+        "/catalog/package-plans",
+        json={
+            "name": "Five",
+            "service_id": plan_service["id"],
+            "sessions": 5,
+            "price": 30000,
+        },
+    ).json()
+    html = {**tenant.headers, "Accept": "text/html"}
+    edits = [
+        (
+            f"/staff/catalog/products/{product['id']}",
+            {"name": "Rose Serum", "price": "39.00"},
+        ),
+        (
+            f"/staff/catalog/services/{plan_service['id']}",
+            {"name": "Facial", "duration_minutes": "60", "price": "90.00"},
+        ),
+        (
+            f"/staff/catalog/package-plans/{plan['id']}",
+            {
+                "name": "Five",
+                "service_id": plan_service["id"],
+                "sessions": "5",
+                "price": "310.00",
+            },
+        ),
+    ]
+    for path, form in edits:
+        bad = client.post(
+            tenant.page(path),
+            data={**form, "price": "12,50"},
+            headers=html,
+            follow_redirects=False,
+        )
+        assert bad.status_code == 422, path
+        good = client.post(
+            tenant.page(path), data=form, headers=html, follow_redirects=False
+        )
+        assert good.status_code in (302, 303), (path, good.text[:300])
+    assert tenant.get(f"/catalog/products/{product['id']}").json()["price"] == 3900
+    assert tenant.get(f"/catalog/products/{product['id']}").json()["stock"] == 4
+    assert tenant.get(f"/catalog/services/{plan_service['id']}").json()["price"] == 9000
+    assert tenant.get(f"/catalog/package-plans/{plan['id']}").json()["price"] == 31000

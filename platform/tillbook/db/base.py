@@ -24,8 +24,8 @@ class TenantTable(Table):
     fails on any other query of them.
     """
 
-    # Rows start with the nil UUID, which no tenant has; ``TenantScope.insert``
-    # replaces it, so a row saved any other way is visible to nobody.
+    # Rows start with the nil UUID, which no tenant has. ``TenantScope.insert``
+    # replaces it, so a row saved any other way belongs to no tenant.
     tenant_id = UUID(index=True, default=NO_TENANT)
     id = UUID(primary_key=True, default=uuid.uuid4)
 

@@ -99,7 +99,7 @@ async def staff_guard(
 
     An account that is not a member of this tenant is treated as signed out
     (401, or a redirect to this tenant's sign-in page), so it learns nothing
-    about the tenant's rows; ids of rows are checked later and answer 404.
+    about the tenant's rows. Row ids are checked later and return 404.
     """
     if handler.opt.get("public"):
         return

@@ -8,7 +8,7 @@ from tillbook.db.base import TenantTable
 
 
 class AuditEntry(TenantTable):
-    """Who changed what, when, with the values before and after."""
+    """A record of one change: actor, time, subject and values before and after."""
 
     at = Timestamptz(index=True)
     actor_id = UUID(null=True, default=None)

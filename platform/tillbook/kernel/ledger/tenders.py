@@ -34,8 +34,8 @@ from tillbook.plugins import TenantHooks
 from tillbook.tenancy.scope import TenantScope
 
 TENDER_KINDS = ("cash", "card", "external_card", "gift_card", "package")
-# Tender kinds that may appear at most once per close. Gift cards and
-# packages may appear once per card or package.
+# Tender kinds that may appear at most once per close. Each gift card may
+# appear once, and a package as often as it has sessions left.
 SINGLE_KINDS = ("cash", "card", "external_card")
 MAX_TENDERS = 20
 MAX_REFERENCE_LENGTH = 100

@@ -217,7 +217,7 @@ async def load_service_day(
     # On SQLite one read transaction keeps the four reads on one connection
     # and one snapshot. PostgreSQL at READ COMMITTED gives each statement its
     # own snapshot even inside a transaction, so there the four reads run at
-    # once on pooled connections; the booking re-checks the slot either way.
+    # once on pooled connections. The booking re-checks the slot either way.
     engine = get_engine()
     if isinstance(engine, SQLiteEngine):
         async with engine.transaction():

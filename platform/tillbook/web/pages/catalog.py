@@ -205,25 +205,16 @@ async def service_save(
     form = FormValues(await request.form())
     products = await list_products(tenant_scope)
     read_service(form, tenant_scope.tenant.minor_digits, products)
-    try:
-        await form.submit(
-            lambda values: clean_service(values, partial=True),
-            lambda values: update_service(
-                tenant_scope, service_id, values, actor_id=actor.account_id
-            ),
-        )
-    except ValidationFailed as exc:
-        shown = entered_display(form, products)
-        return await edit_page(
-            tenant_scope,
-            actor,
-            "service",
-            service,
-            shown,
-            errors=exc.errors,
-            status_code=422,
-        )
-    return _saved(tenant_scope, "service", "services")
+    return await _save_from_form(
+        tenant_scope,
+        actor,
+        form,
+        row=service,
+        clean=lambda values: clean_service(values, partial=True),
+        update=update_service,
+        kind="service",
+        products=products,
+    )
 
 
 async def _add_from_form(
@@ -249,6 +240,38 @@ async def _add_from_form(
             errors=exc.errors,
             entered=entered_display(form, []),
             status_code=422,
+        )
+    return _saved(tenant_scope, kind, f"{kind}s")
+
+
+async def _save_from_form(
+    tenant_scope: TenantScope,
+    actor: Actor,
+    form: FormValues,
+    *,
+    row: dict[str, Any],
+    clean: Callable[[dict[str, Any]], dict[str, Any]],
+    update: Callable[..., Awaitable[Any]],
+    kind: str,
+    products: list[dict[str, Any]] | None = None,
+    shown_extra: dict[str, str] | None = None,
+) -> Template | Redirect:
+    """Apply an edit form to ``row``, or show the form again with its errors."""
+    try:
+        await form.submit(
+            clean,
+            lambda values: update(
+                tenant_scope,
+                uuid.UUID(str(row["id"])),
+                values,
+                actor_id=actor.account_id,
+            ),
+        )
+    except ValidationFailed as exc:
+        shown = entered_display(form, products or [])
+        shown.update(shown_extra or {})
+        return await edit_page(
+            tenant_scope, actor, kind, row, shown, errors=exc.errors, status_code=422
         )
     return _saved(tenant_scope, kind, f"{kind}s")
 
@@ -295,26 +318,17 @@ async def product_save(
     product = await get_product(tenant_scope, product_id)
     form = FormValues(await request.form())
     read_product(form, tenant_scope.tenant.minor_digits, creating=False)
-    try:
-        await form.submit(
-            lambda values: clean_product(values, partial=True),
-            lambda values: update_product(
-                tenant_scope, product_id, values, actor_id=actor.account_id
-            ),
-        )
-    except ValidationFailed as exc:
-        shown = entered_display(form, [])
-        shown["stock"] = str(product["stock"])
-        return await edit_page(
-            tenant_scope,
-            actor,
-            "product",
-            product,
-            shown,
-            errors=exc.errors,
-            status_code=422,
-        )
-    return _saved(tenant_scope, "product", "products")
+    return await _save_from_form(
+        tenant_scope,
+        actor,
+        form,
+        row=product,
+        clean=lambda values: clean_product(values, partial=True),
+        update=update_product,
+        kind="product",
+        # Stock changes only through the stock form, so show the stored count.
+        shown_extra={"stock": str(product["stock"])},
+    )
 
 
 @post(f"{CATALOG}/products/{{product_id:uuid}}/stock", opt={"roles": MANAGERS})
@@ -395,24 +409,15 @@ async def plan_save(
     plan = await get_package_plan(tenant_scope, plan_id)
     form = FormValues(await request.form())
     read_plan(form, tenant_scope.tenant.minor_digits)
-    try:
-        await form.submit(
-            lambda values: clean_package_plan(values, partial=True),
-            lambda values: update_package_plan(
-                tenant_scope, plan_id, values, actor_id=actor.account_id
-            ),
-        )
-    except ValidationFailed as exc:
-        return await edit_page(
-            tenant_scope,
-            actor,
-            "plan",
-            plan,
-            entered_display(form, []),
-            errors=exc.errors,
-            status_code=422,
-        )
-    return _saved(tenant_scope, "plan", "plans")
+    return await _save_from_form(
+        tenant_scope,
+        actor,
+        form,
+        row=plan,
+        clean=lambda values: clean_package_plan(values, partial=True),
+        update=update_package_plan,
+        kind="plan",
+    )
 
 
 ROUTES: list[Any] = [

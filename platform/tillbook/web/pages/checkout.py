@@ -120,8 +120,8 @@ class CloseForm:
             if amount:
                 self.tip_fields[len(self.tips)] = field["name"]
                 self.tips.append({"staff_id": field["staff_id"], "amount": amount})
-        # A tip sent for a ticket without a provider has nobody to go to:
-        # reject it rather than drop it.
+        # A tip on a ticket without a provider has no recipient, so it is
+        # rejected rather than dropped.
         if not fields and str(self.form.get("tip") or "").strip():
             self.errors["tip"] = (
                 "this ticket has no provider to tip: add a service with a provider"
