@@ -22,6 +22,20 @@ class Service(TenantTable):
     tax_rate = Varchar(length=16, default="0")
     rebook_interval_days = Integer(null=True, default=None)
     active = Boolean(default=True)
+    kind = Varchar(length=12, default="appointment")  # or "class"
+    buffer_before_minutes = Integer(default=0)
+    buffer_after_minutes = Integer(default=0)
+    # The processing gap starts this many minutes after the start (None: no gap)
+    # and lasts processing_minutes; the provider is free during it.
+    processing_after_minutes = Integer(null=True, default=None)
+    processing_minutes = Integer(default=0)
+    # None: the tenant's SchedulePolicy value.
+    granularity_minutes = Integer(null=True, default=None)
+    min_notice_minutes = Integer(null=True, default=None)
+    max_advance_days = Integer(null=True, default=None)
+    deposit = Integer(default=0)
+    capacity = Integer(default=1)
+    online = Boolean(default=True)
 
 
 class ServiceProvider(TenantTable):
@@ -29,6 +43,9 @@ class ServiceProvider(TenantTable):
 
     service_id = UUID(index=True)
     staff_id = UUID(index=True)
+    # This provider's own duration and price; None means the service's.
+    duration_minutes = Integer(null=True, default=None)
+    price = Integer(null=True, default=None)
 
 
 class ServiceProduct(TenantTable):
