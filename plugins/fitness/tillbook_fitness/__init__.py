@@ -1,0 +1,1 @@
+"""Fitness studio: class packs, memberships, roll call and instructor pay."""

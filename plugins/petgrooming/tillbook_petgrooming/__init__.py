@@ -1,0 +1,1 @@
+"""Pet grooming: pets, vaccinations, size and coat pricing, report cards."""

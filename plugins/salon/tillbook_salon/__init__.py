@@ -1,0 +1,1 @@
+"""Salon: colour formulas, hair-length variants, stylist commission and rebooking."""
