@@ -16,6 +16,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,7 @@ import pytest
 # Production code never sets this variable.
 os.environ.setdefault("TILLBOOK_FAST_PASSWORD_HASHES", "1")
 
+from tests.support import SharedClient
 from tillbook.config import Settings, set_settings
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -137,40 +139,49 @@ def app_settings(settings: Settings) -> Settings:
     return settings
 
 
-_apps: dict[Settings, object] = {}
-
-
 def app_for(settings: Settings) -> object:
-    """Return the app for ``settings``, built once per run.
-
-    Building routes takes a few hundred milliseconds, so tests share one app
-    per settings. Each test still gets its own client and a full lifespan
-    (fresh pool, dispatcher and job worker). With Redis the app is built anew
-    each time, because litestar's Redis channels backend keeps asyncio objects
-    bound to the event loop of its first start.
-    """
+    """Return a newly built app for ``settings``, for tests that wrap it."""
     from tillbook.web.app import create_app
 
-    if settings.redis_url:
-        return create_app(settings, inprocess_worker=True)
-    if settings not in _apps:
-        _apps[settings] = create_app(settings, inprocess_worker=True)
-    return _apps[settings]
+    return create_app(settings, inprocess_worker=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_shared_client(settings: Settings) -> Iterator[None]:
+    # Depends on ``settings`` so that it closes before the database is dropped.
+    yield
+    SharedClient.close()
 
 
 @pytest.fixture
 def client(app_settings: Settings) -> Iterator[object]:
     """A litestar test client with the app started (lifespan and all)."""
-    from litestar.testing import TestClient
-
     from tillbook.config import set_settings
     from tillbook.jobs.broker import join_queues
 
     set_settings(app_settings)
-    app = app_for(app_settings)
-    with TestClient(app, base_url="http://127.0.0.1:8000") as test_client:  # type: ignore[arg-type]
+    test_client = SharedClient.open(app_settings)
+    test_client.cookies.clear()
+    try:
         yield test_client
-        join_queues()
+    finally:
+        # Leave no event or job of this test for the next one to deliver;
+        # jobs may record events of their own, hence the second round.
+        for _ in range(2):
+            _dispatch_pending_events(test_client)
+            join_queues()
+
+
+def _dispatch_pending_events(test_client: Any) -> None:
+    dispatcher = test_client.app.state.dispatcher
+    if dispatcher is None:
+        return
+
+    async def dispatch_all() -> None:
+        while await dispatcher.dispatch_batch():
+            pass
+
+    test_client.blocking_portal.call(dispatch_all)
 
 
 @pytest.fixture

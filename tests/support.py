@@ -77,3 +77,40 @@ def make_tenant(client: Any, **overrides: Any) -> TenantHandle:
 
     scope, owner_id, token = client.blocking_portal.call(create)
     return TenantHandle(slug, scope, owner_id, email, token, client)
+
+
+class SharedClient:
+    """One started app and test client, kept open while tests use its settings.
+
+    Building the routes and starting the lifespan (database pool, outbox
+    dispatcher, job worker, Redis channels) costs about a second, so tests
+    with equal settings share one client: each test makes its own tenant, so
+    no test sees another's rows. The client's event loop lives as long as the
+    client, which litestar's Redis channels backend needs, because it binds
+    to the loop of its first start. A test with other settings (its own SMTP
+    server, say) closes the shared client and starts one of its own.
+    """
+
+    settings: Any = None
+    client: Any = None
+
+    @classmethod
+    def open(cls, settings: Any) -> Any:
+        from litestar.testing import TestClient
+
+        from tillbook.web.app import create_app
+
+        if cls.client is not None and cls.settings == settings:
+            return cls.client
+        cls.close()
+        app = create_app(settings, inprocess_worker=True)
+        test_client = TestClient(app, base_url="http://127.0.0.1:8000")  # type: ignore[arg-type]
+        test_client.__enter__()
+        cls.settings, cls.client = settings, test_client
+        return test_client
+
+    @classmethod
+    def close(cls) -> None:
+        test_client, cls.client, cls.settings = cls.client, None, None
+        if test_client is not None:
+            test_client.__exit__(None, None, None)

@@ -472,6 +472,7 @@ def _serve_demo(settings: Settings, host: str, port: int, log_level: str) -> int
 def demo_banner(public_url: str, data_dir: Path, seeded: bool) -> str:
     """Return the text the demo prints: its URLs and its staff logins."""
     from tillbook.demo.seed import DEMO_SLUG, demo_logins
+    from tillbook.demo.verticals import vertical_demos
 
     base = public_url.rstrip("/")
     tenant = f"{base}/t/{DEMO_SLUG}"
@@ -495,6 +496,12 @@ def demo_banner(public_url: str, data_dir: Path, seeded: bool) -> str:
         email = login.email.ljust(email_width)
         password = login.password.ljust(password_width)
         lines.append(f"    {email}  {password}  {login.role.value}")
+    verticals = vertical_demos()
+    if verticals:
+        lines += ["", "  One business per vertical plugin (owner email / password):"]
+        for demo in verticals:
+            lines.append(f"    {demo.name}: {base}/t/{demo.slug}/staff/login")
+            lines.append(f"      {demo.owner_email}  {demo.owner_password}")
     lines += ["", "  Start again from scratch with --reset. Press Ctrl+C to stop."]
     return "\n".join(lines)
 

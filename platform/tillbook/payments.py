@@ -29,7 +29,14 @@ class Charge:
 
 
 class PaymentProvider(Protocol):
-    """A card processor, configured per tenant by the plugin's settings."""
+    """A card processor, configured per tenant by the plugin's settings.
+
+    A provider that also takes card-present payments at its own readers
+    defines ``charge_card_present(settings, *, reader, amount, currency,
+    idempotency_key, description) -> Charge``, where ``reader`` is the
+    reader's id as the provider names it. The method is optional: the till
+    offers the ``card_present`` tender only when the provider has it.
+    """
 
     name: str
     label: str

@@ -20,7 +20,7 @@ from tillbook.errors import SlotUnavailable, ValidationFailed
 from tillbook.kernel.audit.tables import AuditEntry
 from tillbook.kernel.clients.tables import Client, ClientHistory
 from tillbook.kernel.events.tables import MailMessage, OutboxEvent
-from tillbook.kernel.schedule import booking
+from tillbook.kernel.schedule import holds, search
 from tillbook.kernel.schedule.booking import NewClient, book_appointment
 from tillbook.tenancy.roles import Role
 
@@ -82,7 +82,7 @@ def test_booking_happy_path(client) -> None:
     )
     assert "cancel_token" not in appointment
     assert appointment["cancel_url"].startswith(
-        f"http://127.0.0.1:8000/t/{spa.tenant.slug}/book/cancel/"
+        f"http://127.0.0.1:8000/t/{spa.tenant.slug}/book/manage/"
     )
 
     # The slot is gone for Ava, and for "any provider" it moves to Ben.
@@ -272,15 +272,14 @@ def test_exclusion_constraint_decides(client, monkeypatch) -> None:
         == 201
     )
 
-    async def never_overlaps(*args: Any) -> bool:
+    async def never_busy(*args: Any) -> bool:
         return False
 
-    # Without the application's own check, the database constraint still
-    # rejects the second booking and the caller sees a slot conflict.
-    monkeypatch.setattr(booking, "_overlaps", never_overlaps)
-    monkeypatch.setattr(
-        booking, "_free_providers", lambda day, *a: [uuid.UUID(spa.staff["Ava"])]
-    )
+    # Without the application's own checks (slot search and the hold
+    # overlap query), the database constraint on holds still rejects the
+    # second booking and the caller sees a slot conflict.
+    monkeypatch.setattr(holds, "_staff_busy", never_busy)
+    monkeypatch.setattr(search.ServiceSearch, "check", lambda *a, **k: None)
     response = client.post(spa.tenant.api("/bookings"), json=spa.booking("15:00"))
     assert response.status_code == 409, response.text
     assert response.json()["code"] == "slot_unavailable"

@@ -269,7 +269,8 @@ def test_cancel_from_appointment_view(client) -> None:
     spa = seed_spa(client)
     appointment = _book(client, spa, "10:00")
     path = f"/staff/appointments/{appointment['id']}"
-    response = _post(client, spa, f"{path}/cancel")
+    assert 'href="/t/' in _get(client, spa, path).text
+    response = _post(client, spa, f"{path}/changes/cancel")
     assert response.status_code == 303
     assert spa.appointments()[0]["status"] == "cancelled"
     page = _get(client, spa, path).text
@@ -286,7 +287,7 @@ def test_other_tenant_appointment_pages_not_found(client) -> None:
     path = f"/staff/appointments/{theirs['id']}"
     assert _get(client, spa, path).status_code == 404
     assert _post(client, spa, f"{path}/check-in").status_code == 404
-    assert _post(client, spa, f"{path}/cancel").status_code == 404
+    assert _post(client, spa, f"{path}/changes/cancel").status_code == 404
     assert other.appointments()[0]["status"] == "booked"
     calendar_page = _get(
         client, spa, "/staff/calendar", params={"date": spa.day.isoformat()}

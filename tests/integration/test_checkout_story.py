@@ -223,7 +223,12 @@ def test_closed_ticket_view_shows_payment(client, fake_stripe: FakeStripe) -> No
     assert view["totals"]["total"] == 10700
     assert [t["kind"] for t in view["tenders"]] == ["package", "gift_card", "card"]
     assert view["tips"] == [
-        {"staff_id": checkout.staff_id, "staff_name": "Amira", "amount": 1000}
+        {
+            "staff_id": checkout.staff_id,
+            "staff_name": "Amira",
+            "amount": 1000,
+            "share": "",
+        }
     ]
     assert view["closed"]["local"]
 

@@ -35,6 +35,7 @@ def test_walk_in_cash_gives_change(client) -> None:
             "change_given": 1000,
             "reference": "",
             "detail": "",
+            "tip": 0,
         }
     ]
     [entry] = checkout.rows(JournalEntry)

@@ -10,7 +10,7 @@ from tests.integration.test_checkout_setup import Checkout, seed_checkout
 from tillbook.kernel.catalog.tables import GiftCard
 from tillbook.kernel.ledger.tables import JournalEntry, Posting, Ticket
 
-CODE_PATTERN = re.compile(r"^[A-HJKMNP-Z2-9]{4}(-[A-HJKMNP-Z2-9]{4}){3}$")
+CODE_PATTERN = re.compile(r"^[A-HJKMNP-Z2-9]{4}(-[A-HJKMNP-Z2-9]{4}){4}$")
 
 
 def sell(checkout: Checkout, amount: int, **extra: object) -> dict:

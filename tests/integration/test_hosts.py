@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from tests.support import make_tenant
+from tests.support import SharedClient, make_tenant
 from tillbook.config import Settings
 from tillbook.tenancy.tables import Tenant
 from tillbook.web.app import HostTenantRewrite, create_app
@@ -16,6 +16,8 @@ from tillbook.web.app import HostTenantRewrite, create_app
 
 @pytest.fixture
 def host_client(settings: Settings) -> Iterator[Any]:
+    # Only one started app at a time: the in-process job worker is global.
+    SharedClient.close()
     app = create_app(settings, inprocess_worker=True)
     wrapped = HostTenantRewrite(app, "tillbook.test")
     with TestClient(wrapped, base_url="http://127.0.0.1:8000") as client:  # type: ignore[arg-type]

@@ -194,7 +194,7 @@ def test_gift_codes_are_unambiguous() -> None:
     codes = {new_code() for _ in range(200)}
     assert len(codes) == 200
     for code in codes:
-        assert len(code) == 16
+        assert len(code) == 20
         assert set(code) <= set(ALPHABET)
     assert not set("01OIL") & set(ALPHABET)
 

@@ -20,4 +20,7 @@ async def migrate(url: str | None = None) -> None:
     response = await run_forwards(app_name="all", migration_id="all", fake=False)
     if not response.success:
         raise RuntimeError(f"migration failed: {response.message}")
+    from tillbook.tenancy.plugin_migrations import apply_all_plugin_migrations
+
+    await apply_all_plugin_migrations()
     logger.info("database schema is up to date")

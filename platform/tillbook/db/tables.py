@@ -6,9 +6,17 @@ from piccolo.table import Table
 
 from tillbook.kernel.audit.tables import AuditEntry
 from tillbook.kernel.catalog.tables import (
+    ClientMembership,
     ClientPackage,
+    ClientPackageService,
     GiftCard,
+    GiftCardActivity,
+    GiftCardPolicy,
+    MembershipPlan,
+    MembershipPlanService,
+    MembershipUse,
     PackagePlan,
+    PackagePlanService,
     Product,
     Service,
     ServiceProduct,
@@ -16,14 +24,33 @@ from tillbook.kernel.catalog.tables import (
 )
 from tillbook.kernel.clients.tables import Client, ClientHistory
 from tillbook.kernel.events.tables import MailMessage, OutboxEvent
+from tillbook.kernel.ledger.backoffice_tables import (
+    CashDrawer,
+    Commission,
+    CommissionRule,
+    CommissionTier,
+    DrawerMove,
+    DrawerSession,
+    Refund,
+    RefundLine,
+    RefundTender,
+)
 from tillbook.kernel.ledger.tables import (
+    DiscountRule,
     IdempotencyRecord,
     JournalEntry,
+    LedgerSettings,
+    LoyaltyAccount,
     Posting,
+    PromoCode,
+    TaxRate,
     Tender,
     Ticket,
+    TicketDiscount,
     TicketLine,
     Tip,
+    Wallet,
+    WalletEntry,
 )
 from tillbook.kernel.schedule.tables import (
     Appointment,
@@ -44,6 +71,7 @@ from tillbook.kernel.schedule.tables import (
     TimeOff,
     WorkingHours,
 )
+from tillbook.tenancy.plugin_migrations import AppliedPluginMigration
 from tillbook.tenancy.tables import (
     Account,
     ApiToken,
@@ -52,7 +80,7 @@ from tillbook.tenancy.tables import (
     Tenant,
 )
 
-GLOBAL_TABLES: list[type[Table]] = [Tenant, Account]
+GLOBAL_TABLES: list[type[Table]] = [Tenant, Account, AppliedPluginMigration]
 
 TENANT_TABLES: list[type[Table]] = [
     Membership,
@@ -94,6 +122,31 @@ TENANT_TABLES: list[type[Table]] = [
     AuditEntry,
     OutboxEvent,
     MailMessage,
+    LedgerSettings,
+    TaxRate,
+    PromoCode,
+    DiscountRule,
+    TicketDiscount,
+    Wallet,
+    WalletEntry,
+    LoyaltyAccount,
+    PackagePlanService,
+    ClientPackageService,
+    GiftCardActivity,
+    GiftCardPolicy,
+    MembershipPlan,
+    MembershipPlanService,
+    ClientMembership,
+    MembershipUse,
+    Refund,
+    RefundLine,
+    RefundTender,
+    CommissionRule,
+    CommissionTier,
+    Commission,
+    CashDrawer,
+    DrawerSession,
+    DrawerMove,
 ]
 
 ALL_TABLES: list[type[Table]] = GLOBAL_TABLES + TENANT_TABLES

@@ -28,7 +28,8 @@ from tillbook.kernel.ledger.tickets import (
     open_ticket_for_appointment,
     open_walk_in_ticket,
 )
-from tillbook.kernel.schedule.booking import book_appointment, check_in
+from tillbook.kernel.schedule.booking import book_appointment
+from tillbook.kernel.schedule.changes import check_in
 from tillbook.plugins import TenantHooks
 from tillbook.tenancy.plugin_settings import load_tenant_hooks
 

@@ -90,15 +90,19 @@ class DemoSpa:
 async def prepare_demo(database_url: str, *, seed: int = DEFAULT_SEED) -> bool:
     """Migrate the database at ``database_url`` and seed the demo spa once.
 
-    Returns True when this call seeded it, False when the demo tenant already
-    existed. Raises RuntimeError when a migration fails.
+    Also seeds one tenant per installed vertical plugin (see
+    ``tillbook.demo.verticals``). Returns True when this call seeded the
+    spa, False when the demo tenant already existed. Raises RuntimeError
+    when a migration fails.
     """
     from tillbook.db.migrate import migrate
+    from tillbook.demo.verticals import seed_vertical_demos
 
     await db.start(database_url)
     try:
         await migrate(database_url)
         spa = await seed_demo(seed=seed)
+        await seed_vertical_demos()
     finally:
         await db.stop()
     return spa is not None

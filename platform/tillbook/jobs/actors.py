@@ -55,4 +55,7 @@ ALL_ACTORS: list[dramatiq.Actor[Any, Any]] = [deliver_mail]
 
 # Feature modules register their actors and event routes on import; importing
 # them here declares those actors wherever the broker is set up.
-from tillbook.jobs import receipts  # noqa: E402, F401
+from tillbook.jobs import (  # noqa: E402
+    receipts,  # noqa: F401
+    reminders,  # noqa: F401
+)

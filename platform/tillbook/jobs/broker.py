@@ -37,6 +37,10 @@ def setup_broker(settings: Settings) -> dramatiq.Broker:
     for actor in actors.ALL_ACTORS:
         actor.broker = broker
         broker.declare_actor(actor)
+    # Every worker on this broker also sweeps for due reminders.
+    from tillbook.jobs.reminders import install_sweeper
+
+    install_sweeper(broker)
     logger.info("job broker is %s", type(broker).__name__)
     return broker
 

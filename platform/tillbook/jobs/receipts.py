@@ -119,12 +119,21 @@ async def render_receipt(
 async def email_receipt(tenant_id: uuid.UUID, ticket_id: uuid.UUID) -> uuid.UUID | None:
     """Queue a closed ticket's receipt for the client's email; return the mail id.
 
-    Returns ``None`` without sending when the client has no email address or
-    the receipt was already sent for this ticket.
+    Returns ``None`` without sending when the client has no email address,
+    the receipt was already sent for this ticket, or the ticket is no longer
+    closed (voided before the job ran).
     """
     scope = TenantScope(await tenant_by_id(tenant_id))
     ticket = await scope.get(Ticket, ticket_id)
     if ticket["receipt_email"]:
+        return None
+    if ticket["status"] != "closed":
+        logger.info(
+            "ticket %s of tenant %s is %s: no receipt",
+            ticket["number"],
+            tenant_id,
+            ticket["status"],
+        )
         return None
     hooks = await load_tenant_hooks(scope)
     receipt = await render_receipt(scope, ticket_id, hooks)

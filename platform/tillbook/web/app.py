@@ -37,6 +37,7 @@ from tillbook.web.errors import (
     handle_domain_error,
     handle_http_exception,
     handle_validation_exception,
+    reject_nul_characters,
 )
 from tillbook.web.templating import configure_environment
 
@@ -132,6 +133,7 @@ def create_app(
             "hooks": Provide(provide_hooks),
         },
         guards=[staff_guard],
+        before_request=reject_nul_characters,
         exception_handlers={
             TillbookError: handle_domain_error,
             ValidationException: handle_validation_exception,

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
 
-from tillbook.errors import NotAuthenticated, TillbookError
+from tillbook.errors import NotAuthenticated, TillbookError, ValidationFailed
 
 logger = logging.getLogger(__name__)
 
@@ -73,3 +74,60 @@ def handle_http_exception(
         media_type=MediaType.JSON,
         headers=exc.headers,
     )
+
+
+_NUL_MARKERS = (b"\x00", b"\\u0000", b"%00")
+_NUL_FIX = "contains a NUL character (U+0000): remove it and retry"
+
+
+def _path_to_nul(value: Any, path: str) -> str | None:
+    """Return the dotted path of the first string in ``value`` with a NUL."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    items: Any = ()
+    if isinstance(value, dict):
+        items = (
+            (f"{path}.{key}" if path else str(key), item) for key, item in value.items()
+        )
+    elif isinstance(value, list):
+        items = ((f"{path}[{index}]", item) for index, item in enumerate(value))
+    for item_path, item in items:
+        if "\x00" in item_path:
+            return item_path
+        found = _path_to_nul(item, item_path)
+        if found is not None:
+            return found
+    return None
+
+
+def _field_with_nul(body: bytes) -> str:
+    """Name the field that carries the NUL, or ``body`` if it cannot be told."""
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        return "body"
+    try:
+        return _path_to_nul(json.loads(text), "") or "body"
+    except ValueError:
+        pass
+    for key, value in parse_qsl(text, keep_blank_values=True):
+        if "\x00" in key or "\x00" in value:
+            return key.replace("\x00", "") or "body"
+    return "body"
+
+
+async def reject_nul_characters(request: Request[Any, Any, Any]) -> None:
+    """Reject a request whose query or body carries a NUL character (U+0000).
+
+    PostgreSQL text columns cannot store U+0000, so such a value would fail
+    deep inside a write; rejecting it up front gives a 422 naming the field
+    and changes nothing, on every route and both databases alike.
+    """
+    query = request.url.query
+    if "%00" in query or "\x00" in query:
+        raise ValidationFailed({"query": _NUL_FIX})
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    body = await request.body()
+    if any(marker in body for marker in _NUL_MARKERS):
+        raise ValidationFailed({_field_with_nul(body): _NUL_FIX})

@@ -1,8 +1,10 @@
-"""Package plans: prepaid bundles of sessions of one service.
+"""Package plans: prepaid bundles of sessions of one or more services.
 
-A plan is what the business offers ("5 facials for £250, valid a year"). A
-sale of a plan to a client creates a ``ClientPackage``, which checkout
-handles. This module manages only the plans.
+A plan is what the business offers ("5 facials or massages for £250, valid a
+year"). A sale of a plan to a client creates a ``ClientPackage``, which
+checkout handles. This module manages only the plans. ``service_ids`` lists
+the services a plan covers; ``service_id`` (kept for older callers) is the
+first of them, and either may be sent.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from tillbook.db import write_transaction
 from tillbook.errors import invalid
 from tillbook.kernel.audit.log import record_audit
 from tillbook.kernel.catalog.fields import FieldReader
-from tillbook.kernel.catalog.tables import PackagePlan, Service
+from tillbook.kernel.catalog.tables import PackagePlan, PackagePlanService, Service
 from tillbook.tenancy.scope import TenantScope
 
 PLAN_FIELDS = frozenset(
-    {"name", "service_id", "sessions", "price", "valid_days", "active"}
+    {"name", "service_id", "service_ids", "sessions", "price", "valid_days", "active"}
 )
 
 
@@ -27,16 +29,31 @@ def clean_package_plan(values: Mapping[str, Any], *, partial: bool) -> dict[str,
     """Return valid package plan fields, or raise ValidationFailed naming bad ones."""
     reader = FieldReader(values, PLAN_FIELDS, partial=partial)
     reader.text("name", required=True)
-    reader.uuid_value("service_id", required=True)
+    has_list = bool(values.get("service_ids"))
+    reader.uuid_value("service_id", required=not has_list and not partial)
+    reader.uuid_list("service_ids")
     reader.integer("sessions", minimum=1, maximum=1000, required=True)
     reader.money("price", required=True)
     reader.integer("valid_days", minimum=1, maximum=3650, default=365)
     reader.boolean("active", default=True)
-    return reader.finish()
+    cleaned = reader.finish()
+    service_ids = list(cleaned.pop("service_ids", None) or [])
+    first = cleaned.get("service_id")
+    if first is not None and first not in service_ids:
+        service_ids.insert(0, first)
+    if service_ids:
+        cleaned["service_id"] = service_ids[0]
+        cleaned["service_ids"] = service_ids
+    elif not partial:
+        raise invalid("service_ids", "list at least one service the package covers")
+    return cleaned
 
 
 def package_plan_json(
-    row: Mapping[str, Any], currency: str, service_name: str
+    row: Mapping[str, Any],
+    currency: str,
+    service_name: str,
+    service_ids: list[uuid.UUID] | None = None,
 ) -> dict[str, Any]:
     """Return a package plan row as the API shows it."""
     return {
@@ -44,6 +61,7 @@ def package_plan_json(
         "name": row["name"],
         "service_id": str(row["service_id"]),
         "service_name": service_name,
+        "service_ids": [str(item) for item in service_ids or [row["service_id"]]],
         "sessions": row["sessions"],
         "price": row["price"],
         "currency": currency,
@@ -61,14 +79,52 @@ async def list_package_plans(
         query = query.where(PackagePlan.active == active)
     rows = await query
     services = await scope.get_many(Service, [row["service_id"] for row in rows])
+    covered = await _covered_services(scope, [row["id"] for row in rows])
     return [
         package_plan_json(
             row,
             scope.tenant.currency,
             services.get(row["service_id"], {}).get("name", ""),
+            _with_first(row, covered.get(row["id"], [])),
         )
         for row in rows
     ]
+
+
+def _with_first(row: Mapping[str, Any], linked: list[uuid.UUID]) -> list[uuid.UUID]:
+    return [row["service_id"], *(item for item in linked if item != row["service_id"])]
+
+
+async def _covered_services(
+    scope: TenantScope, plan_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    if not plan_ids:
+        return {}
+    links = await scope.select(PackagePlanService).where(
+        PackagePlanService.plan_id.is_in(plan_ids)
+    )
+    covered: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for link in links:
+        covered.setdefault(link["plan_id"], []).append(link["service_id"])
+    return covered
+
+
+async def _replace_services(
+    scope: TenantScope, plan_id: uuid.UUID, service_ids: list[uuid.UUID]
+) -> None:
+    found = await scope.get_many(Service, service_ids)
+    missing = [str(item) for item in service_ids if item not in found]
+    if missing:
+        raise invalid(
+            "service_ids", f"{', '.join(missing)} are not services of this business"
+        )
+    await scope.delete(PackagePlanService).where(PackagePlanService.plan_id == plan_id)
+    await scope.insert(
+        *(
+            PackagePlanService(plan_id=plan_id, service_id=service_id)
+            for service_id in service_ids
+        )
+    )
 
 
 async def get_package_plan(scope: TenantScope, plan_id: uuid.UUID) -> dict[str, Any]:
@@ -76,7 +132,13 @@ async def get_package_plan(scope: TenantScope, plan_id: uuid.UUID) -> dict[str, 
     row = await scope.get(PackagePlan, plan_id)
     services = await scope.get_many(Service, [row["service_id"]])
     service_name = services.get(row["service_id"], {}).get("name", "")
-    return package_plan_json(row, scope.tenant.currency, service_name)
+    covered = await _covered_services(scope, [row["id"]])
+    return package_plan_json(
+        row,
+        scope.tenant.currency,
+        service_name,
+        _with_first(row, covered.get(row["id"], [])),
+    )
 
 
 async def create_package_plan(
@@ -87,15 +149,17 @@ async def create_package_plan(
 ) -> dict[str, Any]:
     """Validate and add a package plan, and return it as JSON.
 
-    Required: ``name``, ``service_id`` (a service of this tenant),
-    ``sessions`` (1 or more) and ``price``. Raises ValidationFailed naming
-    each bad field.
+    Required: ``name``, ``service_ids`` or ``service_id`` (services of this
+    tenant), ``sessions`` (1 or more) and ``price``. Raises ValidationFailed
+    naming each bad field.
     """
     cleaned = clean_package_plan(values, partial=False)
+    service_ids = cleaned.pop("service_ids")
     async with write_transaction():
         await _check_service(scope, cleaned["service_id"])
         row = PackagePlan(**cleaned)
         await scope.insert(row)
+        await _replace_services(scope, row.id, service_ids)
         created = await get_package_plan(scope, row.id)
         await record_audit(
             scope,
@@ -123,10 +187,13 @@ async def update_package_plan(
     """
     await scope.get(PackagePlan, plan_id)
     cleaned = clean_package_plan(changes, partial=True)
+    service_ids = cleaned.pop("service_ids", None)
     async with write_transaction():
         before = await get_package_plan(scope, plan_id)
         if "service_id" in cleaned:
             await _check_service(scope, cleaned["service_id"])
+        if service_ids is not None:
+            await _replace_services(scope, plan_id, service_ids)
         if cleaned:
             await scope.update(
                 PackagePlan, {getattr(PackagePlan, k): v for k, v in cleaned.items()}

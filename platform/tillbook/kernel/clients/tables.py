@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import UUID, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import UUID, Date, Integer, Text, Timestamptz, Varchar
 
 from tillbook.db.base import TenantTable
 
@@ -21,6 +21,7 @@ class Client(TenantTable):
     payment_method_ref = Varchar(length=100, default="")
     payment_method_label = Varchar(length=100, default="")
     created_at = Timestamptz()
+    birthday = Date(null=True, default=None)
 
 
 class ClientHistory(TenantTable):

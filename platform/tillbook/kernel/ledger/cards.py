@@ -99,6 +99,34 @@ async def charge_stored_card(
     return await anyio.to_thread.run_sync(call)
 
 
+async def charge_card_present(
+    configured: ConfiguredProvider,
+    *,
+    reader: str,
+    amount: int,
+    currency: str,
+    idempotency_key: str,
+    description: str,
+) -> Charge:
+    """Charge a card at a reader through a provider with ``charge_card_present``.
+
+    That method is optional in ``PaymentProvider``, so callers check for it.
+    Raises PaymentDeclined on a decline.
+    """
+    # TODO: no bundled provider defines charge_card_present yet (the Stripe
+    # plugin would need Stripe Terminal), so this path has no test.
+    call = partial(
+        configured.provider.charge_card_present,  # type: ignore[attr-defined]
+        configured.settings,
+        reader=reader,
+        amount=amount,
+        currency=currency,
+        idempotency_key=idempotency_key,
+        description=description,
+    )
+    return await anyio.to_thread.run_sync(call)
+
+
 async def refund_charge(
     configured: ConfiguredProvider, charge: Charge, idempotency_key: str
 ) -> str:

@@ -1,11 +1,14 @@
 """Closing a ticket: take payment, post the journal, update everything at once.
 
-The order is fixed by what can be undone. First the request is validated
-against the database (``plan_close``), so a bad request moves nothing. Then a
-stored card is charged, outside any database transaction, with a provider
-idempotency key derived from the ticket and the request's key. Then one write
-transaction applies the close (``closing.apply_close``). If it fails, the
-card charge is refunded.
+The order is fixed by what can be undone. After the idempotency key is
+claimed, one write transaction does the rest, so every read and write runs
+on one connection. It validates the request against the database
+(``plan_close``), so a bad request moves nothing. Then it charges a card, if
+a tender needs one, with a provider idempotency key derived from the ticket
+and the request's key, and applies the close (``closing.apply_close``). If
+anything after the charge fails, the commit included, the charge is
+refunded. NOTE: the charge is a network call made while the transaction is
+open, so on SQLite (one writer at a time) other writes wait for it.
 """
 
 from __future__ import annotations
@@ -19,8 +22,14 @@ from tillbook.db import write_transaction
 from tillbook.db.base import utcnow
 from tillbook.errors import NotFound
 from tillbook.kernel.ledger import idempotency
-from tillbook.kernel.ledger.cards import charge_stored_card, refund_charge
+from tillbook.kernel.ledger.cards import (
+    charge_card_present,
+    charge_stored_card,
+    refund_charge,
+)
 from tillbook.kernel.ledger.closing import apply_close
+from tillbook.kernel.ledger.commissions import record_commissions
+from tillbook.kernel.ledger.drawer import record_cash_tenders
 from tillbook.kernel.ledger.tenders import (
     ClosePlan,
     canonical_request,
@@ -59,12 +68,14 @@ async def close_ticket(
 ) -> dict[str, Any]:
     """Take payment for an open ticket and close it; return the close result.
 
-    ``tenders`` is a list of ``{"kind", "amount", ...}``. The kinds are
-    ``cash``, ``card``, ``external_card``, ``gift_card`` (with ``code``) and
-    ``package`` (with optional ``client_package_id`` and ``line_id``).
-    ``tips`` is a list of ``{"staff_id", "amount"}``. Amounts are in minor
-    units. The tenders must pay the lines plus tips exactly, except that cash
-    may exceed it and gives change.
+    ``tenders`` is a list of ``{"kind", "amount", ...}`` (see
+    ``tenders.parse_tenders`` for every kind). ``tips`` is a list of
+    ``{"staff_id", "amount", "tender"?}`` or a split ``{"amount", "split"}``
+    (see ``tenders.parse_tips``). Amounts are in minor units. The tenders
+    must pay the lines plus tips exactly, except that cash may exceed it and
+    gives change, after rounding to the tenant's cash increment. At most one
+    card tender (on file or card present) is charged, before the database
+    transaction; if the transaction then fails, the charge is refunded.
 
     A repeated ``idempotency_key`` returns the first successful result
     unchanged, even for requests that arrive together. The same key with a
@@ -79,7 +90,7 @@ async def close_ticket(
     """
     key = idempotency.check_key(idempotency_key)
     tender_requests = parse_tenders(tenders)
-    tip_requests = parse_tips(tips)
+    tip_requests = parse_tips(tips, len(tender_requests))
     ticket_uuid = _ticket_uuid(ticket_id)
     digest = idempotency.request_digest(
         canonical_request(ticket_uuid, tender_requests, tip_requests)
@@ -87,18 +98,41 @@ async def close_ticket(
     outcome = await idempotency.claim(scope, IDEMPOTENCY_SCOPE, key, digest)
     if isinstance(outcome, idempotency.Replay):
         return outcome.body
+    charged: list[tuple[ClosePlan, Charge]] = []
     try:
-        plan = await plan_close(
-            scope, ticket_uuid, tender_requests, tip_requests, hooks
-        )
-        charge = await _charge_card(scope, plan, key)
         try:
             async with write_transaction():
-                body = await apply_close(scope, plan, actor_id, now=utcnow())
+                plan = await plan_close(
+                    scope, ticket_uuid, tender_requests, tip_requests, hooks
+                )
+                charge = await _charge_card(scope, plan, key)
+                if charge is not None:
+                    charged.append((plan, charge))
+                now = utcnow()
+                body = await apply_close(scope, plan, actor_id, now=now)
+                # The plan's rows are what the close just wrote, so the
+                # commission and drawer steps take them instead of reading
+                # the ticket, its lines and its tenders again.
+                await record_commissions(
+                    scope, ticket_id=ticket_uuid, hooks=hooks, at=now, lines=plan.lines
+                )
+                await record_cash_tenders(
+                    scope,
+                    ticket_id=ticket_uuid,
+                    actor_id=actor_id,
+                    at=now,
+                    tenders=[
+                        {"amount": tender.amount, "change_given": tender.change}
+                        for tender in plan.tenders
+                        if tender.kind == "cash"
+                    ],
+                )
                 await idempotency.complete(scope, outcome, 200, body)
         except Exception:
-            if charge is not None:
-                await _refund_after_failure(scope, plan, charge, key)
+            # The commit itself may have failed, so the refund runs after
+            # the transaction is gone, whatever raised.
+            for charged_plan, charge in charged:
+                await _refund_after_failure(scope, charged_plan, charge, key)
             raise
     except Exception:
         await idempotency.release(scope, outcome)
@@ -122,6 +156,8 @@ def _ticket_uuid(ticket_id: uuid.UUID | str) -> uuid.UUID:
 
 
 async def _charge_card(scope: TenantScope, plan: ClosePlan, key: str) -> Charge | None:
+    if plan.card_present_tender is not None:
+        return await _charge_card_present(scope, plan, key)
     tender = plan.card_tender
     if tender is None:
         return None
@@ -138,6 +174,30 @@ async def _charge_card(scope: TenantScope, plan: ClosePlan, key: str) -> Charge 
     tender.reference = charge.reference
     logger.info(
         "charged %s for ticket %s of tenant %s: %s",
+        plan.provider.name,
+        ticket["id"],
+        scope.tenant_id,
+        charge.reference,
+    )
+    return charge
+
+
+async def _charge_card_present(scope: TenantScope, plan: ClosePlan, key: str) -> Charge:
+    """Charge a card at the provider's reader named in the tender's reference."""
+    tender = plan.card_present_tender
+    assert tender is not None and plan.provider is not None
+    ticket = plan.ticket
+    charge = await charge_card_present(
+        plan.provider,
+        reader=tender.reference,
+        amount=tender.amount,
+        currency=scope.tenant.currency,
+        idempotency_key=provider_key(ticket["id"], key),
+        description=f"{scope.tenant.name} ticket {ticket['number']}",
+    )
+    tender.reference = charge.reference
+    logger.info(
+        "charged %s at a card reader for ticket %s of tenant %s: %s",
         plan.provider.name,
         ticket["id"],
         scope.tenant_id,

@@ -17,30 +17,33 @@ from typing import Any
 
 from tillbook.errors import Conflict, invalid
 from tillbook.kernel.audit.log import record_audit
-from tillbook.kernel.catalog import giftcards, packages, stock
+from tillbook.kernel.catalog import giftcards, memberships, packages, stock
 from tillbook.kernel.catalog.tables import GiftCard
 from tillbook.kernel.clients.history import add_history
 from tillbook.kernel.clients.tables import Client
 from tillbook.kernel.events.outbox import record_event
+from tillbook.kernel.ledger import discounts, loyalty, wallet
 from tillbook.kernel.ledger.journal import PostingDraft, line_postings, post_entry
 from tillbook.kernel.ledger.money import format_major
 from tillbook.kernel.ledger.tables import Tender, Ticket, TicketLine, Tip
-from tillbook.kernel.ledger.tenders import ClosePlan, PlannedTender
+from tillbook.kernel.ledger.tenders import (
+    CASH_ROUNDING_ACCOUNT,
+    ClosePlan,
+    PlannedTender,
+)
 from tillbook.kernel.schedule.tables import Appointment
 from tillbook.tenancy.scope import TenantScope
-
-
-def _line_signature(lines: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    return sorted(
-        (str(line["id"]), line["quantity"], line["total"], line["item_id"])
-        for line in lines
-    )
 
 
 async def _claim_ticket(
     scope: TenantScope, plan: ClosePlan, actor_id: uuid.UUID | None, now: datetime
 ) -> None:
-    """Mark the ticket closed, first in the transaction, and check its lines."""
+    """Mark the ticket closed, first in the transaction.
+
+    The update only passes while the ticket is open at the revision the plan
+    priced, so a line or discount changed since then (which bumps the
+    revision) or a concurrent close makes it fail with Conflict.
+    """
     ticket = plan.ticket
     claimed = (
         await scope.update(
@@ -51,24 +54,36 @@ async def _claim_ticket(
                 Ticket.closed_by: actor_id,
                 Ticket.tips: plan.tips_total,
                 Ticket.total: plan.due,
+                Ticket.cash_rounding: plan.cash_rounding,
+                Ticket.points_earned: _points_earned(scope, plan),
             },
         )
         .where(Ticket.id == ticket["id"])
         .where(Ticket.status == "open")
+        .where(Ticket.revision == ticket["revision"])
         .returning(Ticket.id)
     )
     if not claimed:
         raise Conflict(
-            f"ticket {ticket['number']} was closed by another request",
+            f"ticket {ticket['number']} was closed or changed by another "
+            "request: review it and close it again",
             ticket_id=str(ticket["id"]),
         )
-    current = await scope.select(TicketLine).where(TicketLine.ticket_id == ticket["id"])
-    if _line_signature(list(current)) != _line_signature(plan.lines):
-        raise Conflict(
-            f"ticket {ticket['number']} changed while it was being paid: "
-            "review the lines and close it again",
-            ticket_id=str(ticket["id"]),
-        )
+
+
+def _points_earned(scope: TenantScope, plan: ClosePlan) -> int:
+    """Return the loyalty points the close earns the client.
+
+    Points are earned on what the client paid for the lines, leaving out gift
+    card sales (value the client still holds) and the part paid with points.
+    """
+    if plan.client is None:
+        return 0
+    paid = sum(line["total"] for line in plan.lines if line["kind"] != "gift_card")
+    paid -= sum(t.amount for t in plan.tenders if t.kind == "loyalty")
+    return loyalty.points_earned(
+        paid, scope.tenant.minor_digits, plan.settings.get("loyalty_points_per_unit", 0)
+    )
 
 
 async def _redeem(scope: TenantScope, plan: ClosePlan, now: datetime) -> None:
@@ -83,7 +98,11 @@ async def _redeem(scope: TenantScope, plan: ClosePlan, now: datetime) -> None:
         if tender.kind == "gift_card":
             assert tender.gift_card_id is not None
             left = await giftcards.redeem_gift_card(
-                scope, tender.gift_card_id, tender.amount, now
+                scope,
+                tender.gift_card_id,
+                tender.amount,
+                now,
+                ticket_id=plan.ticket["id"],
             )
             if left is None:
                 card = await scope.get(GiftCard, tender.gift_card_id)
@@ -103,6 +122,51 @@ async def _redeem(scope: TenantScope, plan: ClosePlan, now: datetime) -> None:
                     f"tenders[{tender.index}].client_package_id",
                     "the package has no sessions left or has expired",
                 )
+        elif tender.kind == "membership":
+            assert tender.membership_id is not None
+            await memberships.use_membership_session(
+                scope,
+                membership_id=tender.membership_id,
+                ticket_id=plan.ticket["id"],
+                at=now,
+            )
+
+
+async def _redeem_client_balances(
+    scope: TenantScope, plan: ClosePlan, actor_id: uuid.UUID | None, now: datetime
+) -> None:
+    """Take store credit, loyalty points and promo code uses for the close."""
+    ticket_id = plan.ticket["id"]
+    for tender in plan.tenders:
+        if tender.kind == "wallet":
+            assert plan.client is not None
+            await wallet.change_balance(
+                scope,
+                plan.client["id"],
+                -tender.amount,
+                reason=f"Paid ticket {plan.ticket['number']}",
+                field=f"tenders[{tender.index}].amount",
+                ticket_id=ticket_id,
+                actor_id=actor_id,
+            )
+    points = sum(t.points for t in plan.tenders if t.kind == "loyalty")
+    points += sum(row["points"] for row in plan.discounts if row["source"] == "points")
+    if points and plan.client is not None:
+        await loyalty.spend(
+            scope,
+            plan.client["id"],
+            points,
+            field="points",
+            ticket_id=ticket_id,
+            actor_id=actor_id,
+        )
+    today = discounts.today_for(scope, now)
+    for row in plan.discounts:
+        if row["source"] != "promo" or row["promo_code_id"] is None:
+            continue
+        await discounts.count_promo_use(
+            scope, row["promo_code_id"], today, "promo_code"
+        )
 
 
 async def _take_stock(scope: TenantScope, plan: ClosePlan) -> list[dict[str, Any]]:
@@ -154,6 +218,8 @@ async def _sell_items(
                 client_id=client_id,
                 plan=plan.plans[line["item_id"]],
                 sold_at=now,
+                ticket_id=plan.ticket["id"],
+                line_id=line["id"],
             )
             sold_packages.append(
                 {
@@ -165,20 +231,36 @@ async def _sell_items(
                     "expires_at": package["expires_at"].isoformat(),
                 }
             )
+        elif line["kind"] == "membership":
+            assert client_id is not None
+            await memberships.start_membership(
+                scope,
+                client_id=client_id,
+                plan_id=line["item_id"],
+                at=now,
+                paid=True,
+                ticket_id=plan.ticket["id"],
+            )
     return card_of_line, cards, sold_packages
 
 
 async def _sell_gift_card(
-    scope: TenantScope, line: dict[str, Any], client_id: uuid.UUID | None, now: datetime
+    scope: TenantScope,
+    line: dict[str, Any],
+    client_id: uuid.UUID | None,
+    now: datetime,
 ) -> dict[str, Any]:
     if line["item_id"] is None:
-        # TODO: cards sold at the till never expire until the tenant has a
-        # gift card validity setting to pass here as ``valid_days``.
+        # The tenant's gift card policy sets the new card's expiry.
         return await giftcards.issue_gift_card(
-            scope, amount=line["total"], client_id=client_id, issued_at=now
+            scope,
+            amount=line["total"],
+            client_id=client_id,
+            issued_at=now,
+            ticket_id=line["ticket_id"],
         )
     balance = await giftcards.reload_gift_card(
-        scope, line["item_id"], line["total"], now
+        scope, line["item_id"], line["total"], now, ticket_id=line["ticket_id"]
     )
     if balance is None:
         raise Conflict(
@@ -240,28 +322,60 @@ def close_postings(
         )
     for tender in plan.tenders:
         drafts += _tender_postings(tender)
+    if plan.cash_rounding:
+        drafts.append(
+            PostingDraft(CASH_ROUNDING_ACCOUNT, -plan.cash_rounding, item_name="cash")
+        )
     return drafts
 
 
-def _tender_rows(plan: ClosePlan) -> list[Tender]:
-    return [
+def _tender_rows(plan: ClosePlan) -> tuple[list[Tender], list[Tip]]:
+    """Return the tender rows and the tip rows, each tip naming its tender."""
+    ticket_id = plan.ticket["id"]
+    tenders = [
         Tender(
-            ticket_id=plan.ticket["id"],
+            ticket_id=ticket_id,
             kind=tender.kind,
             amount=tender.amount,
             change_given=tender.change,
             reference=tender.reference[:100],
             detail=tender.detail,
+            tip=tender.tip,
         )
         for tender in plan.tenders
     ]
+    row_of = {t.index: row for t, row in zip(plan.tenders, tenders, strict=True)}
+    largest = max(plan.tenders, key=lambda t: t.amount, default=None)
+    tips = []
+    for tip in plan.tips:
+        index = tip.tender if tip.tender is not None else None
+        if index is None and largest is not None:
+            index = largest.index
+        carrier = row_of.get(index) if index is not None else None
+        tips.append(
+            Tip(
+                ticket_id=ticket_id,
+                staff_id=tip.staff_id,
+                amount=tip.amount,
+                tender_id=carrier.id if carrier is not None else None,
+                share=tip.share,
+            )
+        )
+    return tenders, tips
 
 
 async def _mark_visit(scope: TenantScope, plan: ClosePlan) -> None:
-    """Complete the appointment and count the client's visit."""
+    """Complete the ticket's appointments and count the client's visit."""
+    appointment_ids = {
+        line["appointment_id"]
+        for line in plan.lines
+        if line["appointment_id"] is not None and line["kind"] == "service"
+    }
     if plan.appointment is not None:
+        appointment_ids.add(plan.appointment["id"])
+    if appointment_ids:
         await scope.update(Appointment, {Appointment.status: "completed"}).where(
-            Appointment.id == plan.appointment["id"]
+            Appointment.id.is_in(list(appointment_ids))
         )
     served = any(line["kind"] == "service" for line in plan.lines)
     if plan.client is not None and served:
@@ -292,6 +406,7 @@ async def apply_close(
     ticket = plan.ticket
     await _claim_ticket(scope, plan, actor_id, now)
     await _redeem(scope, plan, now)
+    await _redeem_client_balances(scope, plan, actor_id, now)
     stock_levels = await _take_stock(scope, plan)
     card_of_line, cards, sold_packages = await _sell_items(scope, plan, now)
     entry_id = await post_entry(
@@ -303,18 +418,19 @@ async def apply_close(
         memo=f"Ticket {ticket['number']}",
         actor_id=actor_id,
     )
-    tender_rows = _tender_rows(plan)
+    tender_rows, tip_rows = _tender_rows(plan)
     if tender_rows:
         await scope.insert(*tender_rows)
-    if plan.tips:
-        await scope.insert(
-            *(
-                Tip(ticket_id=ticket["id"], staff_id=tip.staff_id, amount=tip.amount)
-                for tip in plan.tips
-            )
+    if tip_rows:
+        await scope.insert(*tip_rows)
+    points = _points_earned(scope, plan)
+    if points and plan.client is not None:
+        await loyalty.earn(
+            scope, plan.client["id"], points, ticket_id=ticket["id"], actor_id=actor_id
         )
     await _mark_visit(scope, plan)
     body = _result(scope, plan, now, entry_id, cards, sold_packages, stock_levels)
+    body["points_earned"] = points
     await _record(scope, plan, body, actor_id)
     return body
 
@@ -346,6 +462,17 @@ async def _record(
             "status": "closed",
             "total": plan.due,
             "tips": plan.tips_total,
+            "discount": ticket["discount"],
+            "discounts": [
+                {
+                    "source": row["source"],
+                    "reason": row["reason"],
+                    "applied": row["applied"],
+                }
+                for row in plan.discounts
+            ],
+            "cash_rounding": plan.cash_rounding,
+            "points_earned": body["points_earned"],
             "tenders": [
                 {"kind": tender["kind"], "amount": tender["amount"]}
                 for tender in body["tenders"]
@@ -399,12 +526,15 @@ def _result(
                 "change_given": tender.change,
                 "reference": tender.reference,
                 "detail": tender.detail,
+                "tip": tender.tip,
             }
             for tender in plan.tenders
         ],
         "change": plan.change,
+        "cash_rounding": plan.cash_rounding,
         "tips": [
-            {"staff_id": str(tip.staff_id), "amount": tip.amount} for tip in plan.tips
+            {"staff_id": str(tip.staff_id), "amount": tip.amount, "share": tip.share}
+            for tip in plan.tips
         ],
         "gift_cards": cards,
         "packages": sold_packages,

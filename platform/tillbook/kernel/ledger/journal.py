@@ -8,7 +8,8 @@ credit. The accounts are fixed names that reports group by:
 - ``gift_card_liability``, ``package_liability``: value owed to clients,
   credited on sale and debited on redemption. ``package_variance`` takes the
   difference between a redeemed session's unit value and the line it paid;
-- ``service_revenue``, ``retail_revenue``: credited with the line's revenue
+- ``service_revenue``, ``retail_revenue``, ``fee_revenue`` (late-cancel and
+  no-show fees), ``membership_revenue``: credited with the line's revenue
   before discount (``net + discount``). ``discounts`` is debited with the
   discount, so revenue minus discounts is the net revenue of the line;
 - ``tax_payable``: credited with each line's tax;
@@ -24,7 +25,12 @@ from datetime import datetime
 from tillbook.kernel.ledger.tables import JournalEntry, Posting
 from tillbook.tenancy.scope import TenantScope
 
-REVENUE_ACCOUNTS = {"service": "service_revenue", "product": "retail_revenue"}
+REVENUE_ACCOUNTS = {
+    "service": "service_revenue",
+    "product": "retail_revenue",
+    "fee": "fee_revenue",
+    "membership": "membership_revenue",
+}
 LIABILITY_ACCOUNTS = {
     "package": "package_liability",
     "gift_card": "gift_card_liability",

@@ -1,7 +1,8 @@
 """Ticket lines: building each kind with its price, discount and tax.
 
-A line is a service, a product, a package plan or a gift card. A service
-line gets the loyalty discount when the client qualifies. A product line is
+A line is a service, a product, a package plan, a membership, a gift card
+or a fee. Discounts, automatic ones included, are applied afterwards by
+``repricing.reprice``. A product line is
 merged with an existing line of the same product and limited to the stock on
 hand. A package plan is sold to the ticket's client, and a gift card is sold
 or reloaded. Each builder validates its request and raises ValidationFailed
@@ -15,14 +16,14 @@ from typing import Any
 
 from tillbook.errors import Conflict, NotFound, invalid
 from tillbook.kernel.catalog import giftcards, packages
-from tillbook.kernel.catalog.tables import Product, Service
-from tillbook.kernel.clients.tables import Client
-from tillbook.kernel.ledger.money import line_amounts, percent_of
+from tillbook.kernel.catalog.tables import MembershipPlan, Product, Service
+from tillbook.kernel.ledger import taxes
+from tillbook.kernel.ledger.money import check_amount, line_amounts
 from tillbook.kernel.ledger.tables import TicketLine
 from tillbook.kernel.schedule.tables import Staff
 from tillbook.tenancy.scope import TenantScope
 
-LINE_KINDS = ("service", "product", "package", "gift_card")
+LINE_KINDS = ("service", "product", "package", "membership", "gift_card", "fee")
 MAX_QUANTITY = 999
 
 
@@ -34,23 +35,6 @@ def as_uuid(value: object, field: str) -> uuid.UUID:
         raise invalid(
             field, f"{value!r} is not an id: send the id as a string"
         ) from None
-
-
-def loyalty_discount(
-    scope: TenantScope, client: dict[str, Any] | None, gross: int
-) -> tuple[int, str]:
-    """Return the loyalty discount on a service line and its reason.
-
-    A client qualifies when the tenant's ``loyalty_percent`` is above zero and
-    the client has at least ``loyalty_min_visits`` completed visits.
-    """
-    tenant = scope.tenant
-    if client is None or tenant.loyalty_percent <= 0:
-        return 0, ""
-    if client["completed_visits"] < tenant.loyalty_min_visits:
-        return 0, ""
-    percent = tenant.loyalty_percent
-    return percent_of(gross, percent), f"Loyalty {percent}%"
 
 
 def build_line(
@@ -69,7 +53,12 @@ def build_line(
     discount_reason: str = "",
     position: int = 0,
 ) -> TicketLine:
-    """Return an unsaved ticket line with its tax and totals worked out."""
+    """Return an unsaved ticket line with its tax and totals worked out.
+
+    The line keeps whether the tenant's prices include tax at the moment it
+    is added, so a later change of that setting does not reprice it.
+    ``repricing.reprice`` then applies discounts and the rounding mode.
+    """
     amounts = line_amounts(
         unit_price,
         quantity,
@@ -90,6 +79,7 @@ def build_line(
         discount=amounts.discount,
         discount_reason=discount_reason,
         tax_rate=tax_rate,
+        tax_included=scope.tenant.prices_include_tax,
         tax=amounts.tax,
         net=amounts.net,
         total=amounts.total,
@@ -103,12 +93,11 @@ def service_line(
     *,
     staff_id: uuid.UUID | None,
     price: int,
-    client: dict[str, Any] | None,
     position: int,
+    appointment_id: uuid.UUID | None = None,
 ) -> TicketLine:
-    """Return a service line at ``price``, with the client's loyalty discount."""
-    discount, reason = loyalty_discount(scope, client, price)
-    return build_line(
+    """Return a service line at ``price``; repricing adds automatic discounts."""
+    line = build_line(
         scope,
         ticket_id,
         kind="service",
@@ -118,10 +107,15 @@ def service_line(
         tax_rate=service["tax_rate"],
         category=service["category"],
         staff_id=staff_id,
-        discount=discount,
-        discount_reason=reason,
         position=position,
     )
+    line.appointment_id = appointment_id
+    return line
+
+
+def check_quantity(value: object) -> int:
+    """Return a line quantity from 1 to ``MAX_QUANTITY``; raise naming ``quantity``."""
+    return _quantity(value)
 
 
 def _quantity(value: object) -> int:
@@ -136,6 +130,11 @@ def _quantity(value: object) -> int:
             "quantity", f"{value} is outside 1..{MAX_QUANTITY}: enter 1 or more"
         )
     return value
+
+
+async def staff_id_of(scope: TenantScope, value: object) -> uuid.UUID | None:
+    """Return a known staff id or None; raise ValidationFailed naming ``staff_id``."""
+    return await _staff_id(scope, value)
 
 
 async def _staff_id(scope: TenantScope, value: object) -> uuid.UUID | None:
@@ -219,18 +218,12 @@ async def _service_request_line(
     if service is None or not service["active"]:
         raise invalid("service_id", f"service {service_id} not found or not offered")
     staff_id = await _staff_id(scope, request.get("staff_id"))
-    client = None
-    if ticket["client_id"]:
-        client = (
-            await scope.select(Client).where(Client.id == ticket["client_id"]).first()
-        )
     return service_line(
         scope,
         ticket["id"],
         service,
         staff_id=staff_id,
         price=service["price"],
-        client=client,
         position=position,
     )
 
@@ -286,9 +279,104 @@ async def _gift_card_line(
     )
 
 
+MAX_DESCRIPTION = 200
+
+
+async def _membership_line(
+    scope: TenantScope, ticket: dict[str, Any], request: dict[str, Any], position: int
+) -> TicketLine:
+    """Build the sale of a membership's first period; it starts on close."""
+    if ticket["client_id"] is None:
+        raise invalid(
+            "plan_id", "a membership is sold to a client: open the ticket for one"
+        )
+    plan_id = as_uuid(request.get("plan_id"), "plan_id")
+    plan = (
+        await scope.select(MembershipPlan).where(MembershipPlan.id == plan_id).first()
+    )
+    if plan is None or not plan["active"]:
+        raise invalid("plan_id", f"membership plan {plan_id} not found or not on sale")
+    return build_line(
+        scope,
+        ticket["id"],
+        kind="membership",
+        item_id=plan["id"],
+        description=f"{plan['name']} membership",
+        unit_price=plan["price"],
+        category="Memberships",
+        position=position,
+    )
+
+
+def fee_description(value: object) -> str:
+    """Return a fee's description; raise ValidationFailed naming ``description``."""
+    if not isinstance(value, str) or not value.strip():
+        raise invalid("description", "is required: say what the fee is for")
+    if len(value.strip()) > MAX_DESCRIPTION:
+        raise invalid(
+            "description", f"is longer than {MAX_DESCRIPTION} characters: shorten it"
+        )
+    return value.strip()
+
+
+async def fee_line(
+    scope: TenantScope,
+    ticket_id: uuid.UUID,
+    *,
+    description: str,
+    amount: int,
+    position: int,
+    staff_id: uuid.UUID | None = None,
+    appointment_id: uuid.UUID | None = None,
+) -> TicketLine:
+    """Return a fee line (late cancellation, no-show, surcharge) of ``amount``.
+
+    A fee is taxed at the tenant's default tax rate when one is marked
+    default, and untaxed otherwise. ``amount`` is the listed price, so with
+    prices that include tax the fee's total is ``amount`` and with prices
+    that exclude it the tax is added on top.
+    """
+    rates = await taxes.tax_rates(scope, active_only=True)
+    default = taxes.default_rate(rates)
+    rate = str(default["rate"]) if default else "0"
+    line = build_line(
+        scope,
+        ticket_id,
+        kind="fee",
+        item_id=None,
+        description=description,
+        unit_price=amount,
+        tax_rate=rate,
+        category="Fees",
+        staff_id=staff_id,
+        position=position,
+    )
+    line.tax_name = str(default["name"]) if default else "Untaxed"
+    line.appointment_id = appointment_id
+    return line
+
+
+async def _fee_request_line(
+    scope: TenantScope, ticket: dict[str, Any], request: dict[str, Any], position: int
+) -> TicketLine:
+    description = fee_description(request.get("description"))
+    amount = check_amount(request.get("amount"), "amount")
+    staff_id = await _staff_id(scope, request.get("staff_id"))
+    return await fee_line(
+        scope,
+        ticket["id"],
+        description=description,
+        amount=amount,
+        position=position,
+        staff_id=staff_id,
+    )
+
+
 LINE_BUILDERS = {
     "product": _product_line,
     "service": _service_request_line,
     "package": _package_line,
     "gift_card": _gift_card_line,
+    "fee": _fee_request_line,
+    "membership": _membership_line,
 }

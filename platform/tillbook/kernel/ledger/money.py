@@ -99,6 +99,53 @@ def line_amounts(
     return LineAmounts(gross, discount, charged, tax, charged + tax)
 
 
+def allocate(total: int, weights: list[int]) -> list[int]:
+    """Split ``total`` minor units in proportion to ``weights``, exactly.
+
+    Uses the largest-remainder method: each share is first rounded down, and
+    the units left over go one each to the shares with the largest dropped
+    fractions (the earlier share wins a tie). The shares sum to ``total``.
+    With all weights zero the split is even. Raises ValueError on a negative
+    total or weight, or an empty weight list.
+    """
+    if total < 0 or not weights or any(weight < 0 for weight in weights):
+        raise ValueError("allocate needs a total and weights of 0 or more")
+    if sum(weights) == 0:
+        weights = [1] * len(weights)
+    whole = sum(weights)
+    shares = [total * weight // whole for weight in weights]
+    remainders = [total * weight % whole for weight in weights]
+    left = total - sum(shares)
+    order = sorted(range(len(weights)), key=lambda i: (-remainders[i], i))
+    for index in order[:left]:
+        shares[index] += 1
+    return shares
+
+
+def split_by_percent(total: int, percents: list[Decimal]) -> list[int]:
+    """Split ``total`` by percentages that sum to 100, by largest remainder.
+
+    Raises ValueError unless the percentages sum to exactly 100.
+    """
+    if sum(percents, Decimal(0)) != 100:
+        raise ValueError("the percentages must add up to 100")
+    scale = max((-p.as_tuple().exponent for p in percents), default=0)  # type: ignore[operator]
+    factor = 10 ** max(int(scale), 0)
+    return allocate(total, [int(p * factor) for p in percents])
+
+
+def round_to_increment(amount: int, increment: int) -> int:
+    """Round ``amount`` to the nearest multiple of ``increment``, halves up.
+
+    Used for cash in currencies whose smallest coin is larger than the minor
+    unit (CHF cash to 5 rappen: ``round_to_increment(1003, 5) == 1005``). An
+    increment of 0 or 1 leaves the amount unchanged.
+    """
+    if increment <= 1:
+        return amount
+    return round_minor(Decimal(amount) / increment) * increment
+
+
 def parse_major(text: str, digits: int, field: str) -> int | None:
     """Parse an amount typed in major units (``"12.50"``) into minor units.
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from tillbook.errors import Conflict
@@ -19,7 +18,9 @@ from tillbook.kernel.catalog.giftcards import format_code
 from tillbook.kernel.catalog.stock import RECOMMENDS, linked_products
 from tillbook.kernel.catalog.tables import GiftCard, Product, Service
 from tillbook.kernel.clients.tables import Client
+from tillbook.kernel.ledger import taxes
 from tillbook.kernel.ledger.tables import Tender, Ticket, TicketLine, Tip
+from tillbook.kernel.ledger.views import hook_ticket
 from tillbook.kernel.schedule.tables import Appointment, Staff
 from tillbook.plugins import TenantHooks
 from tillbook.tenancy.scope import TenantScope
@@ -27,9 +28,14 @@ from tillbook.tenancy.scope import TenantScope
 TENDER_LABELS = {
     "cash": "Cash",
     "card": "Card",
+    "card_present": "Card",
     "external_card": "Card (terminal)",
     "gift_card": "Gift card",
+    "wallet": "Store credit",
     "package": "Package session",
+    "membership": "Membership",
+    "loyalty": "Loyalty points",
+    "deposit": "Deposit",
 }
 
 
@@ -40,22 +46,18 @@ def tender_label(tender: dict[str, Any]) -> str:
         return f"{label} {tender['detail']}"
     if tender["kind"] == "gift_card" and tender["reference"]:
         return f"{label} {tender['reference']}"
-    if tender["kind"] == "package" and tender["detail"]:
+    if tender["kind"] in ("package", "membership", "loyalty") and tender["detail"]:
         return f"{label}: {tender['detail']}"
     return label
 
 
 def tax_summary(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Return the net and tax of the lines grouped by tax rate, highest first."""
-    by_rate: dict[Decimal, dict[str, Any]] = {}
-    for line in lines:
-        if line["kind"] not in ("service", "product"):
-            continue
-        rate = Decimal(line["tax_rate"])
-        group = by_rate.setdefault(rate, {"rate": line["tax_rate"], "net": 0, "tax": 0})
-        group["net"] += line["net"]
-        group["tax"] += line["tax"]
-    return [by_rate[rate] for rate in sorted(by_rate, reverse=True)]
+    """Return the net and tax of the lines per named rate, for the receipt.
+
+    Gift card and package sales carry no tax and are left out.
+    """
+    taxed = [line for line in lines if line["kind"] not in ("gift_card", "package")]
+    return taxes.tax_summary(taxed)
 
 
 def rebook_date(visit: date, interval_days: int | None) -> date | None:
@@ -96,31 +98,6 @@ async def _rebooking(
     return best
 
 
-def _hook_ticket(ticket: dict[str, Any], lines: list[dict[str, Any]]) -> dict[str, Any]:
-    """Return the closed ticket as the ``tillbook_receipt_sections`` hook gets it."""
-    return {
-        "id": str(ticket["id"]),
-        "number": ticket["number"],
-        "client_id": str(ticket["client_id"]) if ticket["client_id"] else None,
-        "appointment_id": (
-            str(ticket["appointment_id"]) if ticket["appointment_id"] else None
-        ),
-        "total": ticket["total"],
-        "tips": ticket["tips"],
-        "lines": [
-            {
-                "kind": line["kind"],
-                "item_id": str(line["item_id"]) if line["item_id"] else None,
-                "description": line["description"],
-                "staff_id": str(line["staff_id"]) if line["staff_id"] else None,
-                "quantity": line["quantity"],
-                "total": line["total"],
-            }
-            for line in lines
-        ],
-    }
-
-
 async def receipt_context(
     scope: TenantScope, ticket_id: uuid.UUID | str, hooks: TenantHooks
 ) -> dict[str, Any]:
@@ -159,7 +136,10 @@ async def receipt_context(
     visit = appointment["start_at"] if appointment else ticket["closed_at"]
 
     sections: list[str] = []
-    for result in hooks.tillbook_receipt_sections(ticket=_hook_ticket(ticket, lines)):
+    results = await hooks.tillbook_receipt_sections(
+        scope=scope, ticket=hook_ticket(ticket, lines)
+    )
+    for result in results or []:
         sections.extend(str(item) for item in result or [])
     return {
         "ticket": ticket,

@@ -1,10 +1,11 @@
-"""Open tickets: opening from an appointment or for a walk-in, and their lines.
+"""Open tickets: opening from an appointment, a visit, a class or a walk-in.
 
-A ticket opened from an appointment starts with the service at the booked
-price and provider, less the loyalty discount when the client qualifies. Lines
-may be added and removed while the ticket is open. Every change runs in a
-write transaction that first takes the ticket row with a conditional update,
-so a line can never be added to a ticket that is closing at the same moment.
+A ticket opened from an appointment starts with one service line per
+appointment of the visit, at the booked price and provider. Lines may be
+added and removed while the ticket is open, and each change reprices the
+ticket (discounts, then tax). Every change runs in a write transaction that first
+takes the ticket row with a conditional update, so a line can never be added
+to a ticket that is closing at the same moment.
 """
 
 from __future__ import annotations
@@ -23,15 +24,21 @@ from tillbook.kernel.ledger.lines import (
     LINE_BUILDERS,
     LINE_KINDS,
     as_uuid,
+    fee_description,
+    fee_line,
     service_line,
 )
-from tillbook.kernel.ledger.tables import Ticket, TicketLine
-from tillbook.kernel.schedule.tables import Appointment
+from tillbook.kernel.ledger.money import check_amount
+from tillbook.kernel.ledger.repricing import reprice
+from tillbook.kernel.ledger.tables import TaxRate, Ticket, TicketDiscount, TicketLine
+from tillbook.kernel.schedule.tables import Appointment, ClassBooking, ClassSession
 from tillbook.tenancy.scope import TenantScope
 from tillbook.tenancy.tables import Tenant
 
 # Appointments in these states can still be checked out.
 CHECKOUT_STATUSES = ("booked", "checked_in")
+CLASS_CHECKOUT_STATUSES = ("booked", "attended")
+MAX_NOTE = 500
 
 
 async def _lock_ticket_numbers(scope: TenantScope) -> None:
@@ -57,30 +64,6 @@ async def _next_number(scope: TenantScope) -> int:
         .first()
     )
     return int(last["number"]) + 1 if last else 1
-
-
-async def refresh_totals(scope: TenantScope, ticket_id: uuid.UUID) -> dict[str, int]:
-    """Recompute a ticket's totals from its lines and store them.
-
-    Call inside the transaction that changed the lines. Returns the totals.
-    """
-    lines = await scope.select(TicketLine).where(TicketLine.ticket_id == ticket_id)
-    totals = {
-        "subtotal": sum(line["unit_price"] * line["quantity"] for line in lines),
-        "discount": sum(line["discount"] for line in lines),
-        "tax": sum(line["tax"] for line in lines),
-        "total": sum(line["total"] for line in lines),
-    }
-    await scope.update(
-        Ticket,
-        {
-            Ticket.subtotal: totals["subtotal"],
-            Ticket.discount: totals["discount"],
-            Ticket.tax: totals["tax"],
-            Ticket.total: totals["total"],
-        },
-    ).where(Ticket.id == ticket_id)
-    return totals
 
 
 async def lock_open_ticket(
@@ -113,12 +96,16 @@ async def _insert_ticket(
     client_id: uuid.UUID | None,
     appointment_id: uuid.UUID | None,
     actor_id: uuid.UUID | None,
+    visit_id: uuid.UUID | None = None,
+    class_booking_id: uuid.UUID | None = None,
 ) -> Ticket:
     """Insert a ticket with the next number; call after ``_lock_ticket_numbers``."""
     ticket = Ticket(
         number=await _next_number(scope),
         client_id=client_id,
         appointment_id=appointment_id,
+        visit_id=visit_id,
+        class_booking_id=class_booking_id,
         status="open",
         opened_at=utcnow(),
     )
@@ -144,6 +131,25 @@ async def _insert_ticket(
     return ticket
 
 
+async def _visit_appointments(
+    scope: TenantScope, appointment: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Return the appointment and the others of its visit still to check out."""
+    if appointment["visit_id"] is None:
+        return [appointment]
+    rows = (
+        await scope.select(Appointment)
+        .where(Appointment.visit_id == appointment["visit_id"])
+        .where(Appointment.ticket_id.is_null())
+        .where(Appointment.status.is_in(list(CHECKOUT_STATUSES)))
+        .order_by(Appointment.start_at)
+    )
+    visit = [row for row in rows if row["client_id"] == appointment["client_id"]]
+    if not any(row["id"] == appointment["id"] for row in visit):
+        visit.insert(0, appointment)
+    return visit
+
+
 async def open_ticket_for_appointment(
     scope: TenantScope, appointment_id: uuid.UUID | str, actor_id: uuid.UUID | None
 ) -> uuid.UUID:
@@ -151,10 +157,12 @@ async def open_ticket_for_appointment(
 
     Idempotent: the ticket already linked to the appointment (open or closed)
     is returned unchanged. A new ticket gets the next number of the tenant and
-    a service line at the appointment's price and provider, with the loyalty
-    discount when the client qualifies. The appointment's ``ticket_id`` is set
-    in the same transaction. Raises NotFound for an unknown appointment and
-    Conflict for one that is cancelled or otherwise past checkout.
+    one service line per appointment of the visit (appointments sharing
+    ``visit_id`` that are not on a ticket yet), each at its booked price and
+    provider; automatic discounts apply on repricing. Every appointment's
+    ``ticket_id`` is set in the same transaction. Raises NotFound for an
+    unknown appointment and Conflict for one that is cancelled or otherwise
+    past checkout.
     """
     appointment = await scope.get(Appointment, appointment_id)
     if appointment["ticket_id"] is not None:
@@ -173,31 +181,81 @@ async def open_ticket_for_appointment(
                 "checked-in appointments can be checked out",
                 appointment_id=str(appointment["id"]),
             )
-        service = await scope.get(Service, appointment["service_id"])
-        client = (
-            await scope.select(Client)
-            .where(Client.id == appointment["client_id"])
-            .first()
-        )
+        visit = await _visit_appointments(scope, appointment)
+        services = await scope.get_many(Service, [row["service_id"] for row in visit])
         ticket = await _insert_ticket(
             scope,
             client_id=appointment["client_id"],
             appointment_id=appointment["id"],
             actor_id=actor_id,
+            visit_id=appointment["visit_id"],
+        )
+        lines = [
+            service_line(
+                scope,
+                ticket.id,
+                services[row["service_id"]],
+                staff_id=row["staff_id"],
+                price=row["price"],
+                position=position,
+                appointment_id=row["id"],
+            )
+            for position, row in enumerate(visit, start=1)
+            if row["service_id"] in services
+        ]
+        await scope.insert(*lines)
+        await reprice(scope, ticket.id)
+        await scope.update(Appointment, {Appointment.ticket_id: ticket.id}).where(
+            Appointment.id.is_in([row["id"] for row in visit])
+        )
+    return ticket.id  # type: ignore[no-any-return]
+
+
+async def open_ticket_for_class_booking(
+    scope: TenantScope, booking_id: uuid.UUID | str, actor_id: uuid.UUID | None
+) -> uuid.UUID:
+    """Return the id of a class booking's ticket, opening one if it has none.
+
+    The booking must be booked or attended. The ticket gets one service line
+    for the class at the service's price, with the session's instructor, and
+    the booking's ``ticket_id`` is set in the same transaction. Raises
+    NotFound for an unknown booking and Conflict for one in another state.
+    """
+    booking = await scope.get(ClassBooking, booking_id)
+    if booking["ticket_id"] is not None:
+        return booking["ticket_id"]  # type: ignore[no-any-return]
+    async with write_transaction():
+        await _lock_ticket_numbers(scope)
+        booking = await scope.get(ClassBooking, booking["id"])
+        if booking["ticket_id"] is not None:
+            return booking["ticket_id"]  # type: ignore[no-any-return]
+        if booking["status"] not in CLASS_CHECKOUT_STATUSES:
+            raise Conflict(
+                f"class booking is {booking['status']}: only booked or attended "
+                "places can be checked out",
+                booking_id=str(booking["id"]),
+            )
+        session = await scope.get(ClassSession, booking["session_id"])
+        service = await scope.get(Service, session["service_id"])
+        ticket = await _insert_ticket(
+            scope,
+            client_id=booking["client_id"],
+            appointment_id=None,
+            actor_id=actor_id,
+            class_booking_id=booking["id"],
         )
         line = service_line(
             scope,
             ticket.id,
             service,
-            staff_id=appointment["staff_id"],
-            price=appointment["price"],
-            client=client,
+            staff_id=session["staff_id"],
+            price=service["price"],
             position=1,
         )
         await scope.insert(line)
-        await refresh_totals(scope, ticket.id)
-        await scope.update(Appointment, {Appointment.ticket_id: ticket.id}).where(
-            Appointment.id == appointment["id"]
+        await reprice(scope, ticket.id)
+        await scope.update(ClassBooking, {ClassBooking.ticket_id: ticket.id}).where(
+            ClassBooking.id == booking["id"]
         )
     return ticket.id  # type: ignore[no-any-return]
 
@@ -226,6 +284,83 @@ async def open_walk_in_ticket(
     return ticket.id  # type: ignore[no-any-return]
 
 
+async def open_fee_ticket(
+    scope: TenantScope,
+    *,
+    client_id: uuid.UUID | str | None,
+    description: str,
+    amount: int,
+    appointment_id: uuid.UUID | str | None,
+    actor: uuid.UUID | None,
+) -> dict[str, Any]:
+    """Open a ticket holding one fee line, such as a late-cancellation fee.
+
+    The fee is taxed at the tenant's default tax rate when one is marked
+    default and untaxed otherwise (see ``lines.fee_line``). The ticket is
+    linked to the client, and the line to ``appointment_id``, but the
+    appointment itself is not changed: the caller records the ticket on it
+    (``Appointment.fee_ticket_id``). Runs in its own write transaction, or
+    joins the caller's. Returns the open ticket row. Raises ValidationFailed
+    naming ``client_id``, ``description``, ``amount`` or ``appointment_id``.
+    """
+    text = fee_description(description)
+    fee = check_amount(amount, "amount")
+    client_uuid = None
+    if client_id not in (None, ""):
+        client_uuid = as_uuid(client_id, "client_id")
+    appointment_uuid = None
+    if appointment_id not in (None, ""):
+        appointment_uuid = as_uuid(appointment_id, "appointment_id")
+    async with write_transaction():
+        if client_uuid is not None and not (
+            await scope.select(Client, Client.id)
+            .where(Client.id == client_uuid)
+            .first()
+        ):
+            raise invalid("client_id", f"client {client_uuid} not found")
+        staff_id = None
+        if appointment_uuid is not None:
+            appointment = (
+                await scope.select(Appointment, Appointment.id, Appointment.staff_id)
+                .where(Appointment.id == appointment_uuid)
+                .first()
+            )
+            if appointment is None:
+                raise invalid(
+                    "appointment_id", f"appointment {appointment_uuid} not found"
+                )
+            staff_id = appointment["staff_id"]
+        await _lock_ticket_numbers(scope)
+        ticket = await _insert_ticket(
+            scope, client_id=client_uuid, appointment_id=None, actor_id=actor
+        )
+        line = await fee_line(
+            scope,
+            ticket.id,
+            description=text,
+            amount=fee,
+            position=1,
+            staff_id=staff_id,
+            appointment_id=appointment_uuid,
+        )
+        await scope.insert(line)
+        await reprice(scope, ticket.id)
+        await record_audit(
+            scope,
+            actor_id=actor,
+            action="ticket.line_added",
+            subject_type="ticket",
+            subject_id=ticket.id,
+            after={
+                "kind": "fee",
+                "description": text,
+                "amount": fee,
+                "appointment_id": appointment_uuid,
+            },
+        )
+        return await scope.get(Ticket, ticket.id)
+
+
 async def add_line(
     scope: TenantScope,
     ticket_id: uuid.UUID | str,
@@ -238,10 +373,13 @@ async def add_line(
     "staff_id"?}``, ``{"kind": "service", "service_id", "staff_id"?}``,
     ``{"kind": "package", "plan_id"}`` (needs a client on the ticket) or
     ``{"kind": "gift_card", "amount", "code"?}`` (a code reloads that card;
-    without one a new card is issued when the ticket closes). Adding a
-    product already on the ticket grows that line and returns ``None``.
-    Raises ValidationFailed naming the field, NotFound for an unknown
-    ticket and Conflict for a closed one.
+    without one a new card is issued when the ticket closes),
+    ``{"kind": "membership", "plan_id"}`` or ``{"kind": "fee",
+    "description", "amount"}``. Any kind may add ``"note"`` and
+    ``"tax_rate_id"`` (a named rate that replaces the item's, such as a
+    tax-exempt rate). Adding a product already on the ticket grows that line
+    and returns ``None``. Raises ValidationFailed naming the field, NotFound
+    for an unknown ticket and Conflict for a closed or held one.
     """
     kind = request.get("kind", "product")
     builder = LINE_BUILDERS.get(kind) if isinstance(kind, str) else None
@@ -249,6 +387,7 @@ async def add_line(
         raise invalid(
             "kind", f"{kind!r} is not a line kind: use one of {', '.join(LINE_KINDS)}"
         )
+    note = check_note(request.get("note"))
     async with write_transaction():
         ticket = await lock_open_ticket(scope, ticket_id)
         last = (
@@ -260,8 +399,12 @@ async def add_line(
         position = int(last["position"]) + 1 if last else 1
         line = await builder(scope, ticket, request, position)
         if line is not None:
+            line.note = note
+            if request.get("tax_rate_id") not in (None, ""):
+                rate = await named_rate(scope, request["tax_rate_id"])
+                line.tax_rate, line.tax_name = rate["rate"], rate["name"]
             await scope.insert(line)
-        await refresh_totals(scope, ticket["id"])
+        await reprice(scope, ticket["id"])
         await record_audit(
             scope,
             actor_id=actor_id,
@@ -289,8 +432,9 @@ async def remove_line(
         line = await scope.get(TicketLine, line_id)
         if line["ticket_id"] != ticket["id"]:
             raise NotFound("ticket_line", str(line_id))
+        await scope.delete(TicketDiscount).where(TicketDiscount.line_id == line["id"])
         await scope.delete(TicketLine).where(TicketLine.id == line["id"])
-        await refresh_totals(scope, ticket["id"])
+        await reprice(scope, ticket["id"])
         await record_audit(
             scope,
             actor_id=actor_id,
@@ -304,6 +448,29 @@ async def remove_line(
                 "total": line["total"],
             },
         )
+
+
+def check_note(value: object) -> str:
+    """Return a line note; raise ValidationFailed naming ``note``."""
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > MAX_NOTE:
+        raise invalid("note", f"must be text of at most {MAX_NOTE} characters")
+    return value.strip()
+
+
+async def named_rate(scope: TenantScope, rate_id: object) -> dict[str, Any]:
+    """Return an active tax rate by id; raise ValidationFailed on ``tax_rate_id``."""
+    rate_uuid = as_uuid(rate_id, "tax_rate_id")
+    row = (
+        await scope.select(TaxRate)
+        .where(TaxRate.id == rate_uuid)
+        .where(TaxRate.active.eq(True))
+        .first()
+    )
+    if row is None:
+        raise invalid("tax_rate_id", f"tax rate {rate_id} not found or switched off")
+    return row  # type: ignore[no-any-return]
 
 
 def require_lines(lines: list[dict[str, Any]]) -> None:

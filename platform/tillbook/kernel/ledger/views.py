@@ -5,12 +5,21 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tillbook.kernel.catalog import packages
+from tillbook.db.base import utcnow
+from tillbook.kernel.catalog import memberships, packages
 from tillbook.kernel.catalog.giftcards import format_code
-from tillbook.kernel.catalog.tables import GiftCard, Product
+from tillbook.kernel.catalog.tables import GiftCard, Product, Service
 from tillbook.kernel.clients.tables import Client
+from tillbook.kernel.ledger import loyalty, taxes, wallet
 from tillbook.kernel.ledger.cards import configured_provider, stored_card_of
-from tillbook.kernel.ledger.tables import Tender, Ticket, TicketLine, Tip
+from tillbook.kernel.ledger.tables import (
+    Tender,
+    Ticket,
+    TicketDiscount,
+    TicketLine,
+    Tip,
+)
+from tillbook.kernel.ledger.ticket_edits import discount_views
 from tillbook.kernel.schedule.tables import Appointment, Staff
 from tillbook.plugins import TenantHooks
 from tillbook.tenancy.scope import TenantScope
@@ -44,18 +53,96 @@ def kernel_prompts(
     return prompts
 
 
-def plugin_prompts(
+def hook_row(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Return a row for a plugin hook: ids as strings, money as integers."""
+    if row is None:
+        return None
+    return {
+        key: str(value) if isinstance(value, uuid.UUID) else value
+        for key, value in row.items()
+    }
+
+
+def hook_ticket(ticket: dict[str, Any], lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return a ticket with its ``lines`` as hooks receive it."""
+    view = hook_row(ticket) or {}
+    view["lines"] = [hook_row(line) for line in lines]
+    return view
+
+
+async def plugin_prompts(
+    scope: TenantScope,
     hooks: TenantHooks,
     client: dict[str, Any] | None,
     appointment: dict[str, Any] | None,
+    ticket: dict[str, Any],
 ) -> list[str]:
     """Return the prompts of enabled plugins, flattened in plugin order."""
     prompts: list[str] = []
-    for result in hooks.tillbook_checkout_prompts(
-        client=client, appointment=appointment
-    ):
+    results = await hooks.tillbook_checkout_prompts(
+        scope=scope,
+        client=hook_row(client),
+        appointment=hook_row(appointment),
+        ticket=ticket,
+    )
+    for result in results or []:
         prompts.extend(str(item) for item in result or [])
     return prompts
+
+
+async def upsell_suggestions(
+    scope: TenantScope,
+    hooks: TenantHooks,
+    ticket: dict[str, Any],
+    lines: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Return plugin suggestions for items not on the ticket and still on sale.
+
+    Each is ``{"kind", "item_id", "name", "price", "reason"}``.
+    """
+    results = await hooks.tillbook_upsell_suggestions(scope=scope, ticket=ticket)
+    wanted: list[tuple[str, uuid.UUID, str]] = []
+    on_ticket = {line["item_id"] for line in lines}
+    for result in results or []:
+        for item in result or []:
+            if not isinstance(item, dict) or item.get("kind") not in (
+                "product",
+                "service",
+            ):
+                continue
+            try:
+                item_id = uuid.UUID(str(item.get("item_id")))
+            except ValueError:
+                continue
+            if item_id not in on_ticket:
+                wanted.append((item["kind"], item_id, str(item.get("reason", ""))))
+    if not wanted:
+        return []
+    products = await scope.get_many(
+        Product, [i for kind, i, _ in wanted if kind == "product"]
+    )
+    services = await scope.get_many(
+        Service, [i for kind, i, _ in wanted if kind == "service"]
+    )
+    suggestions = []
+    seen: set[uuid.UUID] = set()
+    for kind, item_id, reason in wanted:
+        row = (products if kind == "product" else services).get(item_id)
+        if row is None or not row["active"] or item_id in seen:
+            continue
+        if kind == "product" and row["stock"] <= 0:
+            continue
+        seen.add(item_id)
+        suggestions.append(
+            {
+                "kind": kind,
+                "item_id": str(item_id),
+                "name": row["name"],
+                "price": row["price"],
+                "reason": reason,
+            }
+        )
+    return suggestions
 
 
 def line_view(
@@ -78,10 +165,15 @@ def line_view(
         "gross": line["unit_price"] * line["quantity"],
         "discount": line["discount"],
         "discount_reason": line["discount_reason"],
+        "line_discount": line["line_discount"],
         "tax_rate": line["tax_rate"],
+        "tax_name": line["tax_name"],
+        "tax_included": line["tax_included"],
         "tax": line["tax"],
         "net": line["net"],
         "total": line["total"],
+        "note": line["note"],
+        "appointment_id": _id(line["appointment_id"]),
     }
     if line["kind"] == "product" and line["item_id"] in stock:
         view["stock"] = stock[line["item_id"]]
@@ -137,6 +229,7 @@ async def _closed_details(
                 "change_given": row["change_given"],
                 "reference": row["reference"],
                 "detail": row["detail"],
+                "tip": row["tip"],
             }
             for row in tenders
         ],
@@ -145,6 +238,7 @@ async def _closed_details(
                 "staff_id": str(row["staff_id"]),
                 "staff_name": staff_names.get(row["staff_id"], ""),
                 "amount": row["amount"],
+                "share": row["share"],
             }
             for row in tips
         ],
@@ -200,12 +294,20 @@ async def ticket_view(
     )
     card = stored_card_of(client)
     provider = configured_provider(hooks)
-    offered = ["cash", "gift_card"]
-    if package_views:
-        offered.append("package")
-    offered.append(
-        "card" if provider is not None and card is not None else "external_card"
+    balances = await _client_balances(scope, client, closed)
+    discount_rows = list(
+        await scope.select(TicketDiscount)
+        .where(TicketDiscount.ticket_id == ticket["id"])
+        .order_by(TicketDiscount.created_at)
     )
+    offered = _tenders_offered(
+        provider,
+        card,
+        bool(package_views),
+        balances,
+        await _has_membership_sessions(scope, client, lines) if not closed else False,
+    )
+    hook_view = hook_ticket(ticket, lines)
 
     view: dict[str, Any] = {
         "id": str(ticket["id"]),
@@ -234,7 +336,23 @@ async def ticket_view(
             else None
         ),
         "prompts": kernel_prompts(client, appointment)
-        + plugin_prompts(hooks, client, appointment),
+        + (
+            []
+            if closed
+            else await plugin_prompts(scope, hooks, client, appointment, hook_view)
+        ),
+        "suggestions": (
+            []
+            if ticket["status"] != "open"
+            else await upsell_suggestions(scope, hooks, hook_view, lines)
+        ),
+        "discounts": discount_views(discount_rows),
+        "balances": balances,
+        "note": ticket["note"],
+        "held_at": _instant(scope, ticket["held_at"]),
+        "cash_rounding": ticket["cash_rounding"],
+        "points_earned": ticket["points_earned"],
+        "tax_summary": taxes.tax_summary(lines),
         "tenders_offered": offered,
         "tenders": [],
         "tips": [],
@@ -246,6 +364,62 @@ async def ticket_view(
         view.update(await _closed_details(scope, ticket["id"], staff_names))
         view["gift_cards"] = await _gift_cards_sold(scope, lines)
     return view
+
+
+async def _has_membership_sessions(
+    scope: TenantScope, client: dict[str, Any] | None, lines: list[dict[str, Any]]
+) -> bool:
+    """Tell whether a membership of the client pays a service line's session."""
+    if client is None:
+        return False
+    now = utcnow()
+    for line in lines:
+        if line["kind"] != "service" or line["item_id"] is None:
+            continue
+        benefit = await memberships.membership_benefit(
+            scope, client_id=client["id"], service_id=line["item_id"], at=now
+        )
+        if benefit is not None and benefit["kind"] != "discount":
+            return True
+    return False
+
+
+async def _client_balances(
+    scope: TenantScope, client: dict[str, Any] | None, closed: bool
+) -> dict[str, int]:
+    """Return the client's store credit, points and what a point is worth."""
+    if client is None or closed:
+        return {"wallet": 0, "points": 0, "point_value": 0}
+    settings = await taxes.ledger_settings(scope)
+    return {
+        "wallet": await wallet.balance_of(scope, client["id"]),
+        "points": (await loyalty.account_of(scope, client["id"]))["points"],
+        "point_value": settings["loyalty_point_value"],
+    }
+
+
+def _tenders_offered(
+    provider: Any,
+    card: Any,
+    has_packages: bool,
+    balances: dict[str, int],
+    has_memberships: bool,
+) -> list[str]:
+    offered = ["cash", "gift_card"]
+    if has_packages:
+        offered.append("package")
+    if has_memberships:
+        offered.append("membership")
+    if balances["wallet"] > 0:
+        offered.append("wallet")
+    if balances["points"] > 0 and balances["point_value"] > 0:
+        offered.append("loyalty")
+    offered.append(
+        "card" if provider is not None and card is not None else "external_card"
+    )
+    if provider is not None and hasattr(provider.provider, "charge_card_present"):
+        offered.append("card_present")
+    return offered
 
 
 async def _gift_cards_sold(

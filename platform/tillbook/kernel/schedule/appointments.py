@@ -36,7 +36,8 @@ def appointment_json(
     """Return an appointment row as API JSON, with names where rows are given.
 
     Instants are ISO 8601 in UTC; ``date``, ``local`` and ``local_end`` are
-    the tenant's wall date and ``HH:MM`` times. The cancel token is left out.
+    the tenant's wall date and ``HH:MM`` times. ``deposit`` is the deposit
+    taken, in minor units. The cancel token is left out.
     """
     zone = scope.tenant.zone
     start_local = row["start_at"].astimezone(zone)
@@ -64,12 +65,24 @@ def appointment_json(
         "source": row["source"],
         "created_at": _iso(row["created_at"]),
         "checked_in_at": _iso(row["checked_in_at"]),
-        "ticket_id": str(row["ticket_id"]) if row["ticket_id"] else None,
+        "ticket_id": _text(row["ticket_id"]),
+        "location_id": _text(row.get("location_id")),
+        "visit_id": _text(row.get("visit_id")),
+        "any_provider": bool(row.get("any_provider")),
+        "series_id": _text(row.get("series_id")),
+        "deposit": row.get("deposit") or 0,
+        "cancelled_at": _iso(row.get("cancelled_at")),
+        "no_show_at": _iso(row.get("no_show_at")),
+        "fee_ticket_id": _text(row.get("fee_ticket_id")),
     }
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _text(value: uuid.UUID | None) -> str | None:
+    return str(value) if value is not None else None
 
 
 async def appointments_json(

@@ -1,9 +1,13 @@
-"""Staff members, their weekly working hours and the services they perform."""
+"""Staff members, their weekly hours and breaks, and the services they perform.
+
+Weekly hours are wall-clock intervals in the zone of the location they are
+at (the tenant's zone when there is none). A weekday may have several
+intervals, and a shift may end on the next day (``end_minute`` up to 2880).
+Breaks are weekly too and must lie inside the hours.
+"""
 
 from __future__ import annotations
 
-import itertools
-import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -14,43 +18,22 @@ from tillbook.db import write_transaction
 from tillbook.errors import ValidationFailed, invalid
 from tillbook.kernel.audit.log import record_audit
 from tillbook.kernel.catalog.tables import Service, ServiceProvider
-from tillbook.kernel.schedule.availability import MINUTES_PER_DAY, WorkingInterval
-from tillbook.kernel.schedule.tables import Staff, WorkingHours
+from tillbook.kernel.events.outbox import record_event
+from tillbook.kernel.schedule.locations import lock_parent_row
+from tillbook.kernel.schedule.tables import Location, Staff, StaffBreak, WorkingHours
+from tillbook.kernel.schedule.weekly import (
+    MINUTES_PER_DAY,
+    WeeklyInterval,
+    check_no_overlap,
+    covered,
+    describe,
+    interval_json,
+    parse_day_text,
+    parse_intervals,
+    sort_intervals,
+)
 from tillbook.tenancy.scope import TenantScope
 from tillbook.tenancy.signup import COLOUR_PATTERN, EMAIL_PATTERN
-
-WEEKDAY_NAMES = (
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-)
-CLOCK_PATTERN = re.compile(r"^(\d{1,2}):(\d{2})$")
-MAX_INTERVALS_PER_WEEK = 7 * 12
-
-
-def format_clock(minute: int) -> str:
-    """Format minutes after midnight as ``HH:MM`` (1440 is ``24:00``)."""
-    return f"{minute // 60:02d}:{minute % 60:02d}"
-
-
-def parse_clock(value: object, field: str) -> int:
-    """Parse ``HH:MM`` (``00:00`` to ``24:00``) into minutes after midnight.
-
-    Raises ValidationFailed naming ``field`` for anything else.
-    """
-    match = CLOCK_PATTERN.match(value.strip()) if isinstance(value, str) else None
-    if match is None:
-        raise invalid(field, f"{value!r} is not a time: use HH:MM, such as 09:30")
-    hour, minute = int(match.group(1)), int(match.group(2))
-    total = hour * 60 + minute
-    if minute > 59 or total > MINUTES_PER_DAY:
-        raise invalid(field, f"{value!r} is not a time between 00:00 and 24:00")
-    return total
-
 
 # -- staff members -----------------------------------------------------------
 
@@ -112,7 +95,9 @@ def clean_staff_fields(data: Mapping[str, Any], *, partial: bool) -> dict[str, A
 
 
 def staff_json(
-    row: Mapping[str, Any], hours: Iterable[WorkingInterval]
+    row: Mapping[str, Any],
+    hours: Iterable[WeeklyInterval],
+    breaks: Iterable[WeeklyInterval] = (),
 ) -> dict[str, Any]:
     """Return a staff row as the JSON the API and pages use."""
     return {
@@ -124,16 +109,23 @@ def staff_json(
         "bookable": row["bookable"],
         "active": row["active"],
         "hours": [hours_json(interval) for interval in hours],
+        "breaks": [break_json(interval) for interval in breaks],
+        "has_feed": bool(row.get("feed_token")),
     }
 
 
-def hours_json(interval: WorkingInterval) -> dict[str, Any]:
-    """Return a working interval with ``HH:MM`` bounds."""
-    return {
-        "weekday": interval.weekday,
-        "start": format_clock(interval.start_minute),
-        "end": format_clock(interval.end_minute),
-    }
+def hours_json(interval: WeeklyInterval) -> dict[str, Any]:
+    """Return a working interval with ``HH:MM`` bounds and its location."""
+    shown = interval_json(interval)
+    del shown["label"]
+    return shown
+
+
+def break_json(interval: WeeklyInterval) -> dict[str, Any]:
+    """Return a weekly break with ``HH:MM`` bounds and its label."""
+    shown = interval_json(interval)
+    del shown["location_id"]
+    return shown
 
 
 async def create_staff(
@@ -189,7 +181,11 @@ async def update_staff(
 async def get_staff(scope: TenantScope, staff_id: uuid.UUID | str) -> dict[str, Any]:
     """Return one staff member with weekly hours as JSON; raise NotFound."""
     row = await scope.get(Staff, staff_id)
-    return staff_json(row, await weekly_hours(scope, row["id"]))
+    return staff_json(
+        row,
+        await weekly_hours(scope, row["id"]),
+        await weekly_breaks(scope, row["id"]),
+    )
 
 
 async def list_staff(
@@ -200,149 +196,93 @@ async def list_staff(
     if not include_inactive:
         query = query.where(Staff.active == True)  # noqa: E712 - piccolo SQL
     rows = await query
-    hours = await _hours_by_staff(scope, [row["id"] for row in rows])
-    return [staff_json(row, hours.get(row["id"], [])) for row in rows]
+    ids = [row["id"] for row in rows]
+    hours = await hours_by_staff(scope, ids)
+    breaks = await breaks_by_staff(scope, ids)
+    return [
+        staff_json(row, hours.get(row["id"], []), breaks.get(row["id"], []))
+        for row in rows
+    ]
 
 
 # -- weekly hours ------------------------------------------------------------
 
 
-def parse_hours(entries: object) -> list[WorkingInterval]:
-    """Parse ``[{"weekday": 0, "start": "09:00", "end": "17:00"}, ...]``.
+def parse_hours(entries: object) -> list[WeeklyInterval]:
+    """Parse weekly hours from JSON (see ``weekly.parse_intervals``).
 
-    Raises ValidationFailed with fields such as ``hours[2].end`` for a bad
-    entry, and ``hours[3]`` for an interval that overlaps an earlier one.
+    Each entry may name a ``location_id``. Raises ValidationFailed with
+    fields such as ``hours[2].end`` for a bad entry, and ``hours[3]`` for an
+    interval that overlaps an earlier one.
     """
-    if not isinstance(entries, list):
-        raise invalid(
-            "hours",
-            'must be a list of {"weekday": 0-6, "start": "HH:MM", "end": "HH:MM"}',
-        )
-    if len(entries) > MAX_INTERVALS_PER_WEEK:
-        raise invalid("hours", f"has more than {MAX_INTERVALS_PER_WEEK} intervals")
-    errors: dict[str, str] = {}
-    parsed: list[tuple[str, WorkingInterval]] = []
-    for index, entry in enumerate(entries):
-        prefix = f"hours[{index}]"
-        if not isinstance(entry, dict):
-            errors[prefix] = (
-                'must be {"weekday": 0-6, "start": "HH:MM", "end": "HH:MM"}'
-            )
-            continue
-        try:
-            interval = _parse_entry(entry, prefix)
-        except ValidationFailed as exc:
-            errors.update(exc.errors)
-            continue
-        parsed.append((prefix, interval))
-    if errors:
-        raise ValidationFailed(errors)
-    validate_no_overlap(parsed)
-    return sorted(
-        (interval for _, interval in parsed),
-        key=lambda item: (item.weekday, item.start_minute),
-    )
+    return parse_intervals(entries, "hours", with_location=True)
 
 
-def _parse_entry(entry: Mapping[str, Any], prefix: str) -> WorkingInterval:
-    errors: dict[str, str] = {}
-    extra = set(entry) - {"weekday", "start", "end"}
-    if extra:
-        errors[prefix] = f"has unknown keys {sorted(extra)}: use weekday, start, end"
-    weekday = entry.get("weekday")
-    if (
-        isinstance(weekday, bool)
-        or not isinstance(weekday, int)
-        or not 0 <= weekday <= 6
-    ):
-        errors[f"{prefix}.weekday"] = (
-            f"{weekday!r} is not a weekday: use 0 (Monday) to 6 (Sunday)"
-        )
-    bounds: dict[str, int] = {}
-    for key in ("start", "end"):
-        try:
-            bounds[key] = parse_clock(entry.get(key), f"{prefix}.{key}")
-        except ValidationFailed as exc:
-            errors.update(exc.errors)
-    if len(bounds) == 2 and not bounds["start"] < bounds["end"]:
-        errors[f"{prefix}.end"] = (
-            f"{format_clock(bounds['end'])} is not after the start "
-            f"{format_clock(bounds['start'])}: the end must be later"
-        )
-    if errors:
-        raise ValidationFailed(errors)
-    return WorkingInterval(int(weekday), bounds["start"], bounds["end"])  # type: ignore[arg-type]
+def parse_breaks(entries: object) -> list[WeeklyInterval]:
+    """Parse weekly breaks from JSON; each entry may carry a ``label``."""
+    return parse_intervals(entries, "breaks", with_label=True)
 
 
-RANGE_PATTERN = re.compile(r"^\s*(\d{1,2}:\d{2})\s*[-\u2013]\s*(\d{1,2}:\d{2})\s*$")
-
-
-def parse_week_text(days: Mapping[int, str]) -> list[WorkingInterval]:
+def parse_week_text(
+    days: Mapping[int, str], locations: Mapping[int, uuid.UUID | None] | None = None
+) -> list[WeeklyInterval]:
     """Parse a week typed as text, one entry per weekday, such as
     ``{0: "09:00-12:00, 13:00-17:00", 6: ""}`` (empty is a day off).
 
-    Raises ValidationFailed keyed ``hours_<weekday>`` for each day whose
-    text is malformed or has overlapping ranges.
+    ``locations`` gives each weekday's location. Raises ValidationFailed
+    keyed ``hours_<weekday>`` for each malformed day, and for ranges that
+    overlap, including an overnight range running into the next day.
     """
     errors: dict[str, str] = {}
-    intervals: list[WorkingInterval] = []
+    labelled: list[tuple[str, WeeklyInterval]] = []
     for weekday, text in sorted(days.items()):
         field = f"hours_{weekday}"
+        location_id = (locations or {}).get(weekday)
         try:
-            day = _parse_day_text(weekday, text, field)
-            validate_no_overlap([(field, item) for item in day])
+            day = parse_day_text(weekday, text, field)
         except ValidationFailed as exc:
             errors[field] = next(iter(exc.errors.values()))
             continue
-        intervals.extend(day)
+        labelled.extend(
+            (
+                field,
+                WeeklyInterval(
+                    item.weekday, item.start_minute, item.end_minute, location_id
+                ),
+            )
+            for item in day
+        )
     if errors:
         raise ValidationFailed(errors)
-    return intervals
+    check_no_overlap(labelled)
+    return [item for _, item in labelled]
 
 
-def _parse_day_text(weekday: int, text: str, field: str) -> list[WorkingInterval]:
-    intervals = []
-    for part in text.replace(";", ",").split(","):
-        if not part.strip():
-            continue
-        match = RANGE_PATTERN.match(part)
-        if match is None:
-            raise invalid(
-                field,
-                f"{part.strip()!r} is not a range: use HH:MM-HH:MM, "
-                "such as 09:00-12:00, 13:00-17:00",
-            )
-        start = parse_clock(match.group(1), field)
-        end = parse_clock(match.group(2), field)
-        if start >= end:
-            raise invalid(field, f"{part.strip()!r} ends before it starts")
-        intervals.append(WorkingInterval(weekday, start, end))
-    return intervals
-
-
-def format_day_text(intervals: Iterable[WorkingInterval], weekday: int) -> str:
-    """Format one weekday's intervals as ``09:00-12:00, 13:00-17:00``."""
-    return ", ".join(
-        f"{format_clock(item.start_minute)}-{format_clock(item.end_minute)}"
-        for item in sorted(intervals, key=lambda item: item.start_minute)
-        if item.weekday == weekday
+def _as_weekly(item: Any) -> WeeklyInterval:
+    """Accept a ``WeeklyInterval`` or any object with weekday and minutes."""
+    if isinstance(item, WeeklyInterval):
+        return item
+    return WeeklyInterval(
+        item.weekday,
+        item.start_minute,
+        item.end_minute,
+        getattr(item, "location_id", None),
     )
 
 
-def validate_no_overlap(labelled: Sequence[tuple[str, WorkingInterval]]) -> None:
-    """Raise ValidationFailed naming the label of each interval that overlaps another.
-
-    Intervals that only touch (09:00-12:00 and 12:00-17:00) do not overlap.
-    """
-    errors: dict[str, str] = {}
-    ordered = sorted(labelled, key=lambda item: (item[1].weekday, item[1].start_minute))
-    for (_, a), (label_b, b) in itertools.pairwise(ordered):
-        if a.weekday == b.weekday and b.start_minute < a.end_minute:
-            errors[label_b] = (
-                f"{format_clock(b.start_minute)}-{format_clock(b.end_minute)} overlaps "
-                f"{format_clock(a.start_minute)}-{format_clock(a.end_minute)} on "
-                f"{WEEKDAY_NAMES[a.weekday]}: join them or move one"
-            )
+async def check_locations(
+    scope: TenantScope, intervals: Sequence[WeeklyInterval], field: str
+) -> None:
+    """Raise ValidationFailed naming each interval at an unknown location."""
+    wanted = {item.location_id for item in intervals if item.location_id}
+    known = await scope.get_many(Location, wanted)
+    errors = {
+        f"{field}[{index}].location_id": (
+            f"unknown location {item.location_id}: choose one of this business's"
+        )
+        for index, item in enumerate(intervals)
+        if item.location_id and item.location_id not in known
+    }
     if errors:
         raise ValidationFailed(errors)
 
@@ -350,19 +290,24 @@ def validate_no_overlap(labelled: Sequence[tuple[str, WorkingInterval]]) -> None
 async def set_weekly_hours(
     scope: TenantScope,
     staff_id: uuid.UUID | str,
-    intervals: Sequence[WorkingInterval],
+    intervals: Sequence[Any],
     *,
     actor_id: uuid.UUID | None,
-) -> list[WorkingInterval]:
+) -> list[WeeklyInterval]:
     """Replace a staff member's weekly hours; return them sorted.
 
-    Existing appointments are kept even where they now fall outside the
-    hours. Raises NotFound for an unknown staff id and ValidationFailed on
-    ``hours`` for intervals out of range or overlapping.
+    Breaks that no longer lie inside the new hours are removed (the audit
+    entry lists them). Existing appointments are kept even where they now
+    fall outside the hours. Raises NotFound for an unknown staff id and
+    ValidationFailed on ``hours`` for intervals out of range, overlapping,
+    or at a location of no such id.
     """
+    weekly = [_as_weekly(item) for item in intervals]
     async with write_transaction():
         staff = await scope.get(Staff, staff_id)
-        _validate_intervals(intervals)
+        await lock_parent_row(scope, Staff, staff["id"])
+        _validate_intervals(weekly, "hours")
+        await check_locations(scope, weekly, "hours")
         before = await weekly_hours(scope, staff["id"])
         await scope.delete(WorkingHours).where(WorkingHours.staff_id == staff["id"])
         rows = [
@@ -371,11 +316,13 @@ async def set_weekly_hours(
                 weekday=item.weekday,
                 start_minute=item.start_minute,
                 end_minute=item.end_minute,
+                location_id=item.location_id,
             )
-            for item in intervals
+            for item in weekly
         ]
         if rows:
             await scope.insert(*rows)
+        dropped = await _drop_breaks_outside(scope, staff["id"], weekly)
         await record_audit(
             scope,
             actor_id=actor_id,
@@ -383,31 +330,54 @@ async def set_weekly_hours(
             subject_type="staff",
             subject_id=staff["id"],
             before=[hours_json(item) for item in before],
-            after=[hours_json(item) for item in intervals],
+            after={
+                "hours": [hours_json(item) for item in weekly],
+                "removed_breaks": [break_json(item) for item in dropped],
+            },
         )
-    return sorted(intervals, key=lambda item: (item.weekday, item.start_minute))
+        await record_event(scope, "staff.hours_set", {"staff_id": str(staff["id"])})
+    return sort_intervals(weekly)
 
 
-def _validate_intervals(intervals: Sequence[WorkingInterval]) -> None:
-    labelled = [(f"hours[{index}]", item) for index, item in enumerate(intervals)]
+async def _drop_breaks_outside(
+    scope: TenantScope, staff_id: uuid.UUID, hours: Sequence[WeeklyInterval]
+) -> list[WeeklyInterval]:
+    rows = await scope.select(StaffBreak).where(StaffBreak.staff_id == staff_id)
+    outside = [row for row in rows if not covered(_break_from_row(row), hours)]
+    if outside:
+        await scope.delete(StaffBreak).where(
+            StaffBreak.id.is_in([row["id"] for row in outside])
+        )
+    return [_break_from_row(row) for row in outside]
+
+
+def _validate_intervals(intervals: Sequence[WeeklyInterval], field: str) -> None:
+    labelled = [(f"{field}[{index}]", item) for index, item in enumerate(intervals)]
     for label, item in labelled:
         if not 0 <= item.weekday <= 6:
             raise invalid(f"{label}.weekday", "must be 0 (Monday) to 6 (Sunday)")
-        if not 0 <= item.start_minute < item.end_minute <= MINUTES_PER_DAY:
-            raise invalid(f"{label}.end", "must be after the start, at most 24:00")
-    validate_no_overlap(labelled)
+        if not 0 <= item.start_minute < MINUTES_PER_DAY:
+            raise invalid(f"{label}.start", "must be from 00:00 to 23:59")
+        if (
+            not item.start_minute
+            < item.end_minute
+            <= item.start_minute + MINUTES_PER_DAY
+        ):
+            raise invalid(
+                f"{label}.end", "must be after the start and at most 24 hours later"
+            )
+    check_no_overlap(labelled)
 
 
-async def weekly_hours(
-    scope: TenantScope, staff_id: uuid.UUID
-) -> list[WorkingInterval]:
+async def weekly_hours(scope: TenantScope, staff_id: uuid.UUID) -> list[WeeklyInterval]:
     """Return a staff member's weekly hours sorted by weekday and start."""
-    return (await _hours_by_staff(scope, [staff_id])).get(staff_id, [])
+    return (await hours_by_staff(scope, [staff_id])).get(staff_id, [])
 
 
-async def _hours_by_staff(
+async def hours_by_staff(
     scope: TenantScope, staff_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, list[WorkingInterval]]:
+) -> dict[uuid.UUID, list[WeeklyInterval]]:
+    """Return the weekly hours of several staff members, keyed by staff id."""
     if not staff_ids:
         return {}
     rows = (
@@ -416,12 +386,101 @@ async def _hours_by_staff(
         .order_by(WorkingHours.weekday)
         .order_by(WorkingHours.start_minute)
     )
-    result: dict[uuid.UUID, list[WorkingInterval]] = {}
+    result: dict[uuid.UUID, list[WeeklyInterval]] = {}
     for row in rows:
         result.setdefault(row["staff_id"], []).append(
-            WorkingInterval(row["weekday"], row["start_minute"], row["end_minute"])
+            WeeklyInterval(
+                row["weekday"],
+                row["start_minute"],
+                row["end_minute"],
+                row["location_id"],
+            )
         )
     return result
+
+
+# -- weekly breaks -----------------------------------------------------------
+
+
+def _break_from_row(row: Mapping[str, Any]) -> WeeklyInterval:
+    return WeeklyInterval(
+        row["weekday"], row["start_minute"], row["end_minute"], label=row["label"]
+    )
+
+
+async def breaks_by_staff(
+    scope: TenantScope, staff_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[WeeklyInterval]]:
+    """Return the weekly breaks of several staff members, keyed by staff id."""
+    if not staff_ids:
+        return {}
+    rows = await scope.select(StaffBreak).where(StaffBreak.staff_id.is_in(staff_ids))
+    result: dict[uuid.UUID, list[WeeklyInterval]] = {}
+    for row in rows:
+        result.setdefault(row["staff_id"], []).append(_break_from_row(row))
+    return {key: sort_intervals(value) for key, value in result.items()}
+
+
+async def weekly_breaks(
+    scope: TenantScope, staff_id: uuid.UUID
+) -> list[WeeklyInterval]:
+    """Return a staff member's weekly breaks sorted by weekday and start."""
+    return (await breaks_by_staff(scope, [staff_id])).get(staff_id, [])
+
+
+async def set_weekly_breaks(
+    scope: TenantScope,
+    staff_id: uuid.UUID | str,
+    breaks: Sequence[WeeklyInterval],
+    *,
+    actor_id: uuid.UUID | None,
+) -> list[WeeklyInterval]:
+    """Replace a staff member's weekly breaks; return them sorted.
+
+    Raises NotFound for an unknown staff id and ValidationFailed on
+    ``breaks[i]`` for a break that overlaps another or does not lie inside
+    the staff member's weekly hours.
+    """
+    async with write_transaction():
+        staff = await scope.get(Staff, staff_id)
+        await lock_parent_row(scope, Staff, staff["id"])
+        _validate_intervals(breaks, "breaks")
+        hours = await weekly_hours(scope, staff["id"])
+        errors = {
+            f"breaks[{index}]": (
+                f"{describe(item)} is outside the working hours: set hours for "
+                "that time first or move the break inside them"
+            )
+            for index, item in enumerate(breaks)
+            if not covered(item, hours)
+        }
+        if errors:
+            raise ValidationFailed(errors)
+        before = await weekly_breaks(scope, staff["id"])
+        await scope.delete(StaffBreak).where(StaffBreak.staff_id == staff["id"])
+        rows = [
+            StaffBreak(
+                staff_id=staff["id"],
+                weekday=item.weekday,
+                start_minute=item.start_minute,
+                end_minute=item.end_minute,
+                label=item.label,
+            )
+            for item in breaks
+        ]
+        if rows:
+            await scope.insert(*rows)
+        await record_audit(
+            scope,
+            actor_id=actor_id,
+            action="staff.breaks_set",
+            subject_type="staff",
+            subject_id=staff["id"],
+            before=[break_json(item) for item in before],
+            after=[break_json(item) for item in breaks],
+        )
+        await record_event(scope, "staff.breaks_set", {"staff_id": str(staff["id"])})
+    return sort_intervals(breaks)
 
 
 # -- services performed ------------------------------------------------------

@@ -6,7 +6,16 @@ the tenant's time zone.
 
 from __future__ import annotations
 
-from piccolo.columns import UUID, Boolean, Date, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    JSON,
+    UUID,
+    Boolean,
+    Date,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 
 from tillbook.db.base import TenantTable
 
@@ -71,6 +80,8 @@ class Appointment(TenantTable):
     cancel_reason = Text(default="")
     no_show_at = Timestamptz(null=True, default=None)
     fee_ticket_id = UUID(null=True, default=None)
+    # Values of plugin booking fields given at booking, reused when it moves.
+    plugin_fields = JSON(default="{}")
 
 
 class Location(TenantTable):
@@ -225,6 +236,8 @@ class ClassBooking(TenantTable):
     source = Varchar(length=20, default="staff")
     ticket_id = UUID(null=True, default=None)
     note = Text(default="")
+    # Secret of the client's cancel link; empty for places added before it.
+    cancel_token = Varchar(length=64, default="")
 
 
 class Series(TenantTable):

@@ -6,9 +6,16 @@ from typing import Any
 
 from tillbook.web.api import (
     accounts,
+    appointments,
+    backoffice,
     catalog,
+    classes,
     clients,
     ledger,
+    locations,
+    plugin_routes,
+    pricing,
+    provider_time,
     reports,
     schedule,
     staff,
@@ -25,4 +32,11 @@ def all_routes() -> list[Any]:
         *schedule.ROUTES,
         *ledger.ROUTES,
         *reports.ROUTES,
+        *locations.ROUTES,
+        *provider_time.ROUTES,
+        *classes.ROUTES,
+        *pricing.ROUTES,
+        *appointments.ROUTES,
+        *backoffice.ROUTES,
+        *plugin_routes.all_routes(),
     ]

@@ -57,7 +57,11 @@ async def services_create(
     actor: NamedDependency[Actor],
     data: JSONBody[dict[str, Any]],
 ) -> dict:
-    """Add a service. Raises 422 naming each bad field (see ``create_service``)."""
+    """Add a service with its timing (``kind``, ``capacity``, buffers, the
+    processing gap, ``granularity_minutes``, ``min_notice_minutes``,
+    ``max_advance_days``, ``deposit``, ``online``), ``resources`` and
+    ``provider_overrides``. Raises 422 naming each bad field (see
+    ``create_service``)."""
     return await create_service(tenant_scope, data, actor_id=actor.account_id)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import MediaType, Response, delete, get, post
+from litestar import MediaType, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
@@ -21,9 +21,20 @@ from tillbook.kernel.catalog.giftcards import (
 )
 from tillbook.kernel.ledger.cards import store_client_card
 from tillbook.kernel.ledger.checkout import close_ticket
+from tillbook.kernel.ledger.ticket_edits import (
+    add_discount,
+    apply_promo,
+    hold_ticket,
+    list_tickets,
+    redeem_points_discount,
+    remove_discount,
+    resume_ticket,
+    update_line,
+)
 from tillbook.kernel.ledger.tickets import (
     add_line,
     open_ticket_for_appointment,
+    open_ticket_for_class_booking,
     open_walk_in_ticket,
     remove_line,
 )
@@ -35,6 +46,19 @@ from tillbook.tenancy.scope import TenantScope
 from tillbook.web.paths import API
 
 ROLES = {"roles": DESK}
+LINE_REQUEST_FIELDS = {
+    "kind",
+    "product_id",
+    "quantity",
+    "staff_id",
+    "service_id",
+    "plan_id",
+    "amount",
+    "code",
+    "description",
+    "note",
+    "tax_rate_id",
+}
 
 IdempotencyKey = Annotated[
     str | None,
@@ -116,19 +140,13 @@ async def create_line(
 
     Body, by ``kind``: ``product`` ``{product_id, quantity, staff_id?}``,
     ``service`` ``{service_id, staff_id?}``, ``package`` ``{plan_id}``,
-    ``gift_card`` ``{amount, code?}`` (a code reloads that card). Raises 422
-    naming the field (such as ``quantity`` above the stock) and 409 when the
-    ticket is closed.
+    ``membership`` ``{plan_id}``, ``gift_card`` ``{amount, code?}`` (a code
+    reloads that card), ``fee`` ``{description, amount, staff_id?}``. Any
+    kind takes ``note`` and ``tax_rate_id``. Raises 422 naming the field
+    (such as ``quantity`` above the stock) and 409 when the ticket is closed
+    or held.
     """
-    _only(
-        data,
-        {"kind", "product_id", "quantity", "staff_id", "service_id"}
-        | {
-            "plan_id",
-            "amount",
-            "code",
-        },
-    )
+    _only(data, LINE_REQUEST_FIELDS)
     await add_line(tenant_scope, ticket_id, data, actor.account_id)
     return await ticket_view(tenant_scope, ticket_id, hooks)
 
@@ -161,9 +179,14 @@ async def close(
 
     Header ``Idempotency-Key`` is required (422 naming it when absent).
     Body: ``{"tenders": [{"kind": "cash", "amount"}, {"kind": "card",
-    "amount"}, {"kind": "external_card", "amount", "reference"?},
-    {"kind": "gift_card", "code", "amount"}, {"kind": "package",
-    "client_package_id"?, "line_id"?}], "tips": [{"staff_id", "amount"}]}``.
+    "amount"}, {"kind": "card_present", "amount", "reference"}, {"kind":
+    "external_card", "amount", "reference"?}, {"kind": "gift_card", "code",
+    "amount"}, {"kind": "wallet", "amount"}, {"kind": "loyalty", "points"},
+    {"kind": "deposit", "amount"?}, {"kind": "package",
+    "client_package_id"?, "line_id"?}, {"kind": "membership",
+    "membership_id"?, "line_id"?}], "tips": [{"staff_id", "amount",
+    "tender"?}]}``; ``tips`` may instead be a split ``{"amount", "tender"?,
+    "split": [{"staff_id", "percent"}]}`` (or amounts).
     Returns the close result with the totals, tenders, change, gift cards
     issued and the journal entry id. Raises 402 when the card is declined,
     409 when the ticket is not open, 422 naming the bad field (``tenders``
@@ -256,7 +279,143 @@ async def store_card(
     )
 
 
+@post(f"{API}/class-bookings/{{booking_id:str}}/ticket", opt=ROLES, status_code=200)
+async def class_booking_ticket(
+    tenant_scope: NamedDependency[TenantScope],
+    actor: NamedDependency[Actor],
+    hooks: NamedDependency[TenantHooks],
+    booking_id: FromPath[str],
+) -> dict[str, Any]:
+    """Open the ticket for a booked or attended class place, or return its one."""
+    ticket_id = await open_ticket_for_class_booking(
+        tenant_scope, booking_id, actor.account_id
+    )
+    return await ticket_view(tenant_scope, ticket_id, hooks)
+
+
+@get(f"{API}/tickets", opt=ROLES)
+async def ticket_list(
+    tenant_scope: NamedDependency[TenantScope], status: str = "open"
+) -> list[dict[str, Any]]:
+    """List open (``?status=open``) or held (``?status=held``) tickets."""
+    return await list_tickets(tenant_scope, status)
+
+
+@patch(
+    f"{API}/tickets/{{ticket_id:str}}/lines/{{line_id:str}}", opt=ROLES, status_code=200
+)
+async def change_line(
+    tenant_scope: NamedDependency[TenantScope],
+    actor: NamedDependency[Actor],
+    hooks: NamedDependency[TenantHooks],
+    ticket_id: FromPath[str],
+    line_id: FromPath[str],
+    data: JSONBody[dict[str, Any]],
+) -> dict[str, Any]:
+    """Change a line: ``{quantity?, note?, staff_id?, tax_rate_id?}``."""
+    await update_line(tenant_scope, ticket_id, line_id, data, actor.account_id)
+    return await ticket_view(tenant_scope, ticket_id, hooks)
+
+
+@post(f"{API}/tickets/{{ticket_id:str}}/hold", opt=ROLES, status_code=200)
+async def hold(
+    tenant_scope: NamedDependency[TenantScope],
+    actor: NamedDependency[Actor],
+    hooks: NamedDependency[TenantHooks],
+    ticket_id: FromPath[str],
+    data: JSONBody[dict[str, Any]],
+) -> dict[str, Any]:
+    """Park an open ticket: ``{note?}``. It cannot change until resumed."""
+    _only(data, {"note"})
+    await hold_ticket(tenant_scope, ticket_id, data.get("note"), actor.account_id)
+    return await ticket_view(tenant_scope, ticket_id, hooks)
+
+
+@post(f"{API}/tickets/{{ticket_id:str}}/resume", opt=ROLES, status_code=200)
+async def resume(
+    tenant_scope: NamedDependency[TenantScope],
+    actor: NamedDependency[Actor],
+    hooks: NamedDependency[TenantHooks],
+    ticket_id: FromPath[str],
+) -> dict[str, Any]:
+    """Reopen a held ticket and return its view; 409 unless it is held."""
+    await resume_ticket(tenant_scope, ticket_id, actor.account_id)
+    return await ticket_view(tenant_scope, ticket_id, hooks)
+
+
+@post(f"{API}/tickets/{{ticket_id:str}}/discounts", opt=ROLES, status_code=201)
+async def create_discount(
+    tenant_scope: NamedDependency[TenantScope],
+    actor: NamedDependency[Actor],
+    hooks: NamedDependency[TenantHooks],
+    ticket_id: FromPath[str],
+    data: JSONBody[dict[str, Any]],
+) -> dict[str, Any]:
+    """Add a discount: ``{line_id?, kind: percent|fixed, percent?, amount?,
+    reason?}``. Without ``line_id`` it applies to the whole ticket. A fixed
+    amount above the line or ticket is a 422 on ``amount``.
+    """
+    await add_discount(tenant_scope, ticket_id, data, actor.account_id)
+    return await ticket_view(tenant_scope, ticket_id, hooks)
+
+
+@delete(
+    f"{API}/tickets/{{ticket_id:str}}/discounts/{{discount_id:str}}",
+    opt=ROLES,
+    status_code=200,
+)
+async def delete_discount(
+    tenant_scope: NamedDependency[TenantScope],
+    actor: NamedDependency[Actor],
+    hooks: NamedDependency[TenantHooks],
+    ticket_id: FromPath[str],
+    discount_id: FromPath[str],
+) -> dict[str, Any]:
+    """Remove a discount, promo code or points discount from an open ticket."""
+    await remove_discount(tenant_scope, ticket_id, discount_id, actor.account_id)
+    return await ticket_view(tenant_scope, ticket_id, hooks)
+
+
+@post(f"{API}/tickets/{{ticket_id:str}}/promo", opt=ROLES, status_code=200)
+async def promo(
+    tenant_scope: NamedDependency[TenantScope],
+    actor: NamedDependency[Actor],
+    hooks: NamedDependency[TenantHooks],
+    ticket_id: FromPath[str],
+    data: JSONBody[dict[str, Any]],
+) -> dict[str, Any]:
+    """Apply a promo code: ``{code}``; 422 naming ``code`` when unusable."""
+    _only(data, {"code"})
+    await apply_promo(tenant_scope, ticket_id, data.get("code"), actor.account_id)
+    return await ticket_view(tenant_scope, ticket_id, hooks)
+
+
+@post(f"{API}/tickets/{{ticket_id:str}}/points", opt=ROLES, status_code=200)
+async def points_discount(
+    tenant_scope: NamedDependency[TenantScope],
+    actor: NamedDependency[Actor],
+    hooks: NamedDependency[TenantHooks],
+    ticket_id: FromPath[str],
+    data: JSONBody[dict[str, Any]],
+) -> dict[str, Any]:
+    """Take loyalty points off the ticket as a discount: ``{points}``."""
+    _only(data, {"points"})
+    await redeem_points_discount(
+        tenant_scope, ticket_id, data.get("points"), actor.account_id
+    )
+    return await ticket_view(tenant_scope, ticket_id, hooks)
+
+
 ROUTES: list[Any] = [
+    class_booking_ticket,
+    ticket_list,
+    change_line,
+    hold,
+    resume,
+    create_discount,
+    delete_discount,
+    promo,
+    points_discount,
     appointment_ticket,
     walk_in_ticket,
     show_ticket,

@@ -56,10 +56,18 @@ async def plugins_configure(
 ) -> dict:
     """Enable or disable a plugin and change its settings.
 
-    Body: ``{"enabled": true, "settings": {...}}``, both optional. Raises 404
-    for a plugin that is not installed and 422 naming each bad or unknown
-    setting or field.
+    Body: ``{"enabled": true, "settings": {...}}``, both optional. Enabling
+    applies the plugin's migrations first. Raises 404 for a plugin that is
+    not installed, 422 naming each bad or unknown setting or field, and 500
+    (``plugin_failed``) when the plugin's migrations or validation fail.
     """
+    return await configure_from_body(tenant_scope, actor, name, data)
+
+
+async def configure_from_body(
+    scope: TenantScope, actor: Actor, name: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Apply a ``PUT /plugins/{name}`` body; see ``plugins_configure``."""
     unknown = {
         str(key): "is not a known field; use enabled and settings"
         for key in data
@@ -68,7 +76,7 @@ async def plugins_configure(
     if unknown:
         raise ValidationFailed(unknown)
     return await configure_plugin(
-        tenant_scope,
+        scope,
         name,
         enabled=data.get("enabled"),
         settings=data.get("settings"),

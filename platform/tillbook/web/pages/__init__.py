@@ -6,10 +6,19 @@ from typing import Any
 
 from tillbook.web.pages import (
     admin,
+    appointment_actions,
+    backoffice,
     booking,
+    booking_manage,
     calendar,
     checkout,
+    classes,
+    locations,
+    memberships,
+    policy,
+    pricing,
     public,
+    public_classes,
     reports,
     team,
 )
@@ -25,4 +34,13 @@ def all_routes() -> list[Any]:
         *checkout.ROUTES,
         *admin.ROUTES,
         *reports.ROUTES,
+        *appointment_actions.ROUTES,
+        *booking_manage.ROUTES,
+        *policy.ROUTES,
+        *locations.ROUTES,
+        *pricing.ROUTES,
+        *backoffice.ROUTES,
+        *memberships.ROUTES,
+        *classes.ROUTES,
+        *public_classes.ROUTES,
     ]

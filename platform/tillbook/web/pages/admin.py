@@ -33,9 +33,11 @@ from tillbook.tenancy.members import (
     withdraw_api_token,
 )
 from tillbook.tenancy.plugin_settings import (
-    DECLARED_FIELDS,
     configure_plugin,
+    format_form_setting,
     list_plugins,
+    parse_form_setting,
+    plugin_fields,
 )
 from tillbook.tenancy.roles import MANAGERS, Role
 from tillbook.tenancy.scope import TenantScope
@@ -90,7 +92,7 @@ async def settings_page(
         business=business,
         accounts=await list_accounts(scope),
         tokens=await list_api_tokens(scope, token_owner),
-        plugins=await list_plugins(scope),
+        plugins=await _plugins_for_form(scope, section, entered),
         staff_options=[("", "No staff member")]
         + [(str(member["id"]), member["name"]) for member in staff],
         role_options=grantable,
@@ -102,6 +104,27 @@ async def settings_page(
         notice=notice,
         new_token=new_token,
     )
+
+
+async def _plugins_for_form(
+    scope: TenantScope, section: str, entered: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """List the plugins with ``form_values``: each setting as the form shows it.
+
+    After a rejected save the plugin's form shows what the owner entered.
+    """
+    plugins = await list_plugins(scope)
+    for plugin in plugins:
+        if section == f"plugin-{plugin['name']}" and entered:
+            plugin["form_values"] = dict(entered)
+            continue
+        values = {field["name"]: field["default"] for field in plugin["fields"]}
+        values.update(plugin["settings"])
+        plugin["form_values"] = {
+            field.name: format_form_setting(field, values.get(field.name))
+            for field in plugin_fields(plugin["name"]) or ()
+        }
+    return plugins
 
 
 def _with_current(options: tuple[str, ...], current: str) -> list[str]:
@@ -334,10 +357,11 @@ async def settings_plugin(
     """
     form = FormValues(await request.form())
     settings: dict[str, Any] = {}
-    for setting in DECLARED_FIELDS.get(name, ()):
-        value: Any = form.raw(setting.name)
-        if setting.integer and value.lstrip("-").isdigit():
-            value = int(value)
+    entered: dict[str, Any] = {}
+    for setting in plugin_fields(name) or ():
+        raw = form.raw(setting.name)
+        entered[setting.name] = raw
+        value = parse_form_setting(setting, raw, setting.name in form.form)
         if value != "" or not setting.secret:
             settings[setting.name] = value
     try:
@@ -354,6 +378,7 @@ async def settings_plugin(
             actor,
             section=f"plugin-{name}",
             errors=exc.errors,
+            entered=entered,
             status_code=422,
         )
     return _saved(tenant_scope, "plugins")

@@ -40,6 +40,7 @@ from tillbook.kernel.catalog.services import (
     list_services,
     update_service,
 )
+from tillbook.kernel.schedule.resources import list_resources
 from tillbook.kernel.schedule.tables import Staff
 from tillbook.tenancy.accounts import Actor
 from tillbook.tenancy.roles import DESK, MANAGERS
@@ -88,6 +89,7 @@ async def catalog_page(
         products=await list_products(scope),
         plans=await list_package_plans(scope),
         staff=await _staff(scope),
+        resources=await list_resources(scope),
         can_edit=actor.role in MANAGERS,
         form_name=form_name,
         errors=errors or {},
@@ -118,6 +120,7 @@ async def edit_page(
         service_options=_service_options(services),
         products=await list_products(scope),
         staff=await _staff(scope),
+        resources=await list_resources(scope),
         can_edit=actor.role in MANAGERS,
         errors=errors or {},
     )
@@ -161,7 +164,9 @@ async def service_add(
     """Add a service from the form."""
     form = FormValues(await request.form())
     products = await list_products(tenant_scope)
-    read_service(form, tenant_scope.tenant.minor_digits, products)
+    resources = await list_resources(tenant_scope)
+    staff = await _staff(tenant_scope)
+    read_service(form, tenant_scope.tenant.minor_digits, products, resources, staff)
     try:
         await form.submit(
             lambda values: clean_service(values, partial=False),
@@ -175,7 +180,7 @@ async def service_add(
             actor,
             form_name="service",
             errors=exc.errors,
-            entered=entered_display(form, products),
+            entered=entered_display(form, products, resources, staff),
             status_code=422,
         )
     return _saved(tenant_scope, "service", "services")
@@ -204,7 +209,9 @@ async def service_save(
     service = await get_service(tenant_scope, service_id)
     form = FormValues(await request.form())
     products = await list_products(tenant_scope)
-    read_service(form, tenant_scope.tenant.minor_digits, products)
+    resources = await list_resources(tenant_scope)
+    staff = await _staff(tenant_scope)
+    read_service(form, tenant_scope.tenant.minor_digits, products, resources, staff)
     return await _save_from_form(
         tenant_scope,
         actor,
@@ -214,6 +221,8 @@ async def service_save(
         update=update_service,
         kind="service",
         products=products,
+        resources=resources,
+        staff=staff,
     )
 
 
@@ -254,6 +263,8 @@ async def _save_from_form(
     update: Callable[..., Awaitable[Any]],
     kind: str,
     products: list[dict[str, Any]] | None = None,
+    resources: list[dict[str, Any]] | None = None,
+    staff: list[dict[str, Any]] | None = None,
     shown_extra: dict[str, str] | None = None,
 ) -> Template | Redirect:
     """Apply an edit form to ``row``, or show the form again with its errors."""
@@ -268,7 +279,7 @@ async def _save_from_form(
             ),
         )
     except ValidationFailed as exc:
-        shown = entered_display(form, products or [])
+        shown = entered_display(form, products or [], resources, staff)
         shown.update(shown_extra or {})
         return await edit_page(
             tenant_scope, actor, kind, row, shown, errors=exc.errors, status_code=422

@@ -19,8 +19,18 @@ from litestar.response import Redirect, Template
 from tillbook.errors import Conflict, PaymentDeclined, ValidationFailed
 from tillbook.jobs.receipts import render_receipt
 from tillbook.kernel.catalog.stock import products_for_sale
+from tillbook.kernel.ledger import taxes
 from tillbook.kernel.ledger.checkout import close_ticket
 from tillbook.kernel.ledger.money import parse_major
+from tillbook.kernel.ledger.ticket_edits import (
+    add_discount,
+    apply_promo,
+    hold_ticket,
+    list_tickets,
+    remove_discount,
+    resume_ticket,
+    update_line,
+)
 from tillbook.kernel.ledger.tickets import (
     add_line,
     open_ticket_for_appointment,
@@ -81,6 +91,12 @@ class CloseForm:
         self.tips: list[dict[str, Any]] = []
         self.fields: dict[int, dict[str, str]] = {}
         self.tip_fields: dict[int, str] = {}
+        self.split: dict[str, Any] | None = None
+
+    @property
+    def tip_request(self) -> Any:
+        """Return the tips as the kernel takes them: a split or a list."""
+        return self.split if self.split is not None else self.tips
 
     def amount(self, name: str) -> int | None:
         try:
@@ -102,6 +118,7 @@ class CloseForm:
                 tender["client_package_id"] = use_package
             self.add_tender(tender, kind="use_package", client_package_id="use_package")
         self._read_gift_card()
+        self._read_balances()
         for kind in ("card", "external_card", "cash"):
             field = f"{kind}_amount"
             amount = self.amount(field)
@@ -113,8 +130,50 @@ class CloseForm:
                     ).strip()
                 self.add_tender(tender, kind=field, amount=field)
 
+    def _read_balances(self) -> None:
+        """Read the membership, deposit, store credit and points tenders."""
+        if str(self.form.get("use_membership") or "").strip().lower() in CHECKED:
+            self.add_tender({"kind": "membership"}, kind="use_membership")
+        if str(self.form.get("use_deposit") or "").strip().lower() in CHECKED:
+            self.add_tender({"kind": "deposit"}, kind="use_deposit")
+        amount = self.amount("wallet_amount")
+        if amount:
+            self.add_tender(
+                {"kind": "wallet", "amount": amount},
+                kind="wallet_amount",
+                amount="wallet_amount",
+            )
+        points = str(self.form.get("loyalty_points") or "").strip()
+        if points:
+            if not points.isdigit() or int(points) <= 0:
+                self.errors["loyalty_points"] = "enter a whole number of points"
+            else:
+                self.add_tender(
+                    {"kind": "loyalty", "points": int(points)},
+                    kind="loyalty_points",
+                    points="loyalty_points",
+                )
+
+    def _read_split(self, fields: list[dict[str, str]]) -> bool:
+        """Read a tip total split by percentage; return True when one was sent."""
+        total = self.amount("tip_total")
+        if not total:
+            return False
+        split = []
+        for field in fields:
+            text = str(self.form.get(f"pct_{field['staff_id']}") or "").strip()
+            if text:
+                split.append({"staff_id": field["staff_id"], "percent": text})
+        if not split:
+            self.errors["tip_total"] = "give each provider a percentage of the tip"
+            return True
+        self.split = {"amount": total, "split": split}
+        return True
+
     def _read_tips(self) -> None:
         fields = tip_fields(self.view)
+        if len(fields) > 1 and self._read_split(fields):
+            return
         for field in fields:
             amount = self.amount(field["name"])
             if amount:
@@ -152,6 +211,8 @@ class CloseForm:
         return renamed
 
     def _field_for(self, key: str) -> str:
+        if key.startswith("tips."):
+            return "tip_total"
         for prefix, mapping in (("tenders[", self.fields), ("tips[", None)):
             if not key.startswith(prefix):
                 continue
@@ -199,6 +260,7 @@ async def _render_ticket(
         status_code=status_code,
         ticket=view,
         products=await products_for_sale(scope),
+        tax_rates=await taxes.tax_rates(scope, active_only=True),
         tips=tip_fields(view),
         errors=errors or {},
         form=form or {},
@@ -266,13 +328,35 @@ async def add_product_page(
     ticket_id: FromPath[str],
     request: Request[Any, Any, Any],
 ) -> Redirect | Template:
-    """Add the product in fields ``product_id`` and ``quantity`` to the ticket."""
+    """Add a line from the form: a product (``product_id``, ``quantity``),
+    a suggested service (``service_id``) or a fee (``description``,
+    ``amount`` in major units), with an optional ``note``.
+    """
     form = await request.form()
-    line = {
-        "kind": "product",
-        "product_id": str(form.get("product_id") or ""),
-        "quantity": str(form.get("quantity") or "1"),
-    }
+    kind = str(form.get("kind") or "product")
+    line: dict[str, Any] = {"kind": kind, "note": str(form.get("note") or "")}
+    if kind == "service":
+        line["service_id"] = str(form.get("service_id") or "")
+    elif kind == "fee":
+        line["description"] = str(form.get("description") or "")
+        try:
+            line["amount"] = parse_major(
+                str(form.get("amount") or ""),
+                tenant_scope.tenant.minor_digits,
+                "amount",
+            )
+        except ValidationFailed as exc:
+            return await _render_ticket(
+                tenant_scope,
+                actor,
+                hooks,
+                ticket_id,
+                status_code=422,
+                errors=exc.errors,
+            )
+    else:
+        line["product_id"] = str(form.get("product_id") or "")
+        line["quantity"] = str(form.get("quantity") or "1")
     try:
         await add_line(tenant_scope, ticket_id, line, actor.account_id)
     except ValidationFailed as exc:
@@ -320,7 +404,7 @@ async def close_ticket_page(
             tenant_scope,
             view["id"],
             tenders=close_form.tenders,
-            tips=close_form.tips,
+            tips=close_form.tip_request,
             actor_id=actor.account_id,
             idempotency_key=str(form.get("idempotency_key") or "") or None,
             hooks=hooks,
@@ -360,7 +444,191 @@ async def receipt_page(
     return Response(content=rendered.html, media_type=MediaType.HTML)
 
 
+async def _ticket_action(
+    scope: TenantScope,
+    actor: Actor,
+    hooks: TenantHooks,
+    ticket_id: str,
+    action: Any,
+) -> Redirect | Template:
+    """Run ``action`` and return to the ticket, or re-render it with the error."""
+    try:
+        await action
+    except ValidationFailed as exc:
+        return await _render_ticket(
+            scope, actor, hooks, ticket_id, status_code=422, errors=exc.errors
+        )
+    except Conflict as exc:
+        return await _render_ticket(
+            scope, actor, hooks, ticket_id, status_code=409, message=exc.message
+        )
+    return Redirect(_ticket_url(scope, ticket_id), status_code=303)
+
+
+@post(f"{STAFF}/tickets/{{ticket_id:str}}/discounts", opt=ROLES)
+async def add_discount_page(
+    tenant_scope: NamedDependency[TenantScope],
+    actor: NamedDependency[Actor],
+    hooks: NamedDependency[TenantHooks],
+    ticket_id: FromPath[str],
+    request: Request[Any, Any, Any],
+) -> Redirect | Template:
+    """Add a discount: ``line_id`` (blank for the ticket), ``kind``, ``value``
+    (a percentage, or an amount in major units), ``reason``.
+    """
+    form = await request.form()
+    kind = str(form.get("kind") or "percent")
+    value = str(form.get("value") or "").strip()
+    data: dict[str, Any] = {"kind": kind, "reason": str(form.get("reason") or "")}
+    if form.get("line_id"):
+        data["line_id"] = str(form.get("line_id"))
+    if kind == "fixed":
+        try:
+            data["amount"] = parse_major(
+                value, tenant_scope.tenant.minor_digits, "amount"
+            )
+        except ValidationFailed as exc:
+            return await _render_ticket(
+                tenant_scope,
+                actor,
+                hooks,
+                ticket_id,
+                status_code=422,
+                errors=exc.errors,
+            )
+    else:
+        data["percent"] = value
+    return await _ticket_action(
+        tenant_scope,
+        actor,
+        hooks,
+        ticket_id,
+        add_discount(tenant_scope, ticket_id, data, actor.account_id),
+    )
+
+
+@post(
+    f"{STAFF}/tickets/{{ticket_id:str}}/discounts/{{discount_id:str}}/delete",
+    opt=ROLES,
+)
+async def remove_discount_page(
+    tenant_scope: NamedDependency[TenantScope],
+    actor: NamedDependency[Actor],
+    hooks: NamedDependency[TenantHooks],
+    ticket_id: FromPath[str],
+    discount_id: FromPath[str],
+) -> Redirect | Template:
+    """Remove a discount or promo code from the ticket."""
+    return await _ticket_action(
+        tenant_scope,
+        actor,
+        hooks,
+        ticket_id,
+        remove_discount(tenant_scope, ticket_id, discount_id, actor.account_id),
+    )
+
+
+@post(f"{STAFF}/tickets/{{ticket_id:str}}/promo", opt=ROLES)
+async def promo_page(
+    tenant_scope: NamedDependency[TenantScope],
+    actor: NamedDependency[Actor],
+    hooks: NamedDependency[TenantHooks],
+    ticket_id: FromPath[str],
+    request: Request[Any, Any, Any],
+) -> Redirect | Template:
+    """Apply the promo code in field ``code``."""
+    form = await request.form()
+    return await _ticket_action(
+        tenant_scope,
+        actor,
+        hooks,
+        ticket_id,
+        apply_promo(tenant_scope, ticket_id, form.get("code"), actor.account_id),
+    )
+
+
+@post(f"{STAFF}/tickets/{{ticket_id:str}}/lines/{{line_id:str}}/note", opt=ROLES)
+async def line_note_page(
+    tenant_scope: NamedDependency[TenantScope],
+    actor: NamedDependency[Actor],
+    hooks: NamedDependency[TenantHooks],
+    ticket_id: FromPath[str],
+    line_id: FromPath[str],
+    request: Request[Any, Any, Any],
+) -> Redirect | Template:
+    """Save a line's ``note`` and, when chosen, its ``tax_rate_id``."""
+    form = await request.form()
+    data: dict[str, Any] = {"note": str(form.get("note") or "")}
+    if form.get("tax_rate_id"):
+        data["tax_rate_id"] = str(form.get("tax_rate_id"))
+    return await _ticket_action(
+        tenant_scope,
+        actor,
+        hooks,
+        ticket_id,
+        update_line(tenant_scope, ticket_id, line_id, data, actor.account_id),
+    )
+
+
+@post(f"{STAFF}/tickets/{{ticket_id:str}}/hold", opt=ROLES)
+async def hold_page(
+    tenant_scope: NamedDependency[TenantScope],
+    actor: NamedDependency[Actor],
+    hooks: NamedDependency[TenantHooks],
+    ticket_id: FromPath[str],
+    request: Request[Any, Any, Any],
+) -> Redirect | Template:
+    """Park the ticket with an optional ``note``."""
+    form = await request.form()
+    return await _ticket_action(
+        tenant_scope,
+        actor,
+        hooks,
+        ticket_id,
+        hold_ticket(tenant_scope, ticket_id, form.get("note"), actor.account_id),
+    )
+
+
+@post(f"{STAFF}/tickets/{{ticket_id:str}}/resume", opt=ROLES)
+async def resume_page(
+    tenant_scope: NamedDependency[TenantScope],
+    actor: NamedDependency[Actor],
+    hooks: NamedDependency[TenantHooks],
+    ticket_id: FromPath[str],
+) -> Redirect | Template:
+    """Reopen a held ticket."""
+    return await _ticket_action(
+        tenant_scope,
+        actor,
+        hooks,
+        ticket_id,
+        resume_ticket(tenant_scope, ticket_id, actor.account_id),
+    )
+
+
+@get(f"{STAFF}/tickets", opt=ROLES)
+async def open_tickets_page(
+    tenant_scope: NamedDependency[TenantScope],
+    actor: NamedDependency[Actor],
+) -> Template:
+    """List open and held tickets, to resume one at the till."""
+    return page(
+        "checkout/list.html",
+        tenant_scope,
+        actor,
+        open_tickets=await list_tickets(tenant_scope, "open"),
+        held_tickets=await list_tickets(tenant_scope, "held"),
+    )
+
+
 ROUTES: list[Any] = [
+    add_discount_page,
+    remove_discount_page,
+    promo_page,
+    line_note_page,
+    hold_page,
+    resume_page,
+    open_tickets_page,
     checkout_appointment,
     checkout_appointment_post,
     new_walk_in,

@@ -17,12 +17,13 @@ from tillbook.kernel.clients.directory import (
     search_clients,
 )
 from tillbook.kernel.clients.profiles import get_client_profile, update_client
+from tillbook.plugins import TenantHooks
 from tillbook.tenancy.accounts import Actor
 from tillbook.tenancy.roles import DESK
 from tillbook.tenancy.scope import TenantScope
 from tillbook.web.pages.form_values import FormValues
 from tillbook.web.paths import STAFF
-from tillbook.web.templating import page
+from tillbook.web.templating import client_panels, page
 
 CLIENTS = f"{STAFF}/clients"
 PAGE_SIZE = 50
@@ -98,6 +99,7 @@ async def profile_page(
     actor: Actor,
     client_id: uuid.UUID,
     *,
+    hooks: TenantHooks | None = None,
     errors: dict[str, str] | None = None,
     entered: dict[str, str] | None = None,
     notice: str = "",
@@ -111,6 +113,8 @@ async def profile_page(
         scope,
         actor,
         status_code=status_code,
+        hooks=hooks,
+        plugin_panels=await client_panels(hooks, scope, profile),
         client=profile,
         values={**values, **(entered or {})},
         errors=errors or {},
@@ -122,12 +126,18 @@ async def profile_page(
 async def client_profile(
     tenant_scope: NamedDependency[TenantScope],
     actor: NamedDependency[Actor],
+    hooks: NamedDependency[TenantHooks],
     client_id: FromPath[uuid.UUID],
     saved: FromQuery[str] = "",
 ) -> Template:
-    """Show a client: contact, preferences, notes, timeline, packages, gift cards."""
+    """Show a client: contact, preferences, notes, timeline, packages, gift cards.
+
+    Enabled plugins add their panels (``tillbook_client_panels``).
+    """
     notice = "Client saved." if saved else ""
-    return await profile_page(tenant_scope, actor, client_id, notice=notice)
+    return await profile_page(
+        tenant_scope, actor, client_id, hooks=hooks, notice=notice
+    )
 
 
 @post(f"{CLIENTS}/{{client_id:uuid}}", opt={"roles": DESK})
@@ -135,6 +145,7 @@ async def client_save(
     request: Request[Any, Any, Any],
     tenant_scope: NamedDependency[TenantScope],
     actor: NamedDependency[Actor],
+    hooks: NamedDependency[TenantHooks],
     client_id: FromPath[uuid.UUID],
 ) -> Template | Redirect:
     """Save the client's contact, preferences and notes."""
@@ -148,6 +159,7 @@ async def client_save(
             tenant_scope,
             actor,
             client_id,
+            hooks=hooks,
             errors=exc.errors,
             entered=changes,
             status_code=422,

@@ -13,12 +13,13 @@ from litestar.response import Template
 from tillbook.kernel.events.tables import MailMessage
 from tillbook.kernel.reports.daily import daily_sales, parse_report_day
 from tillbook.kernel.reports.export import tender_label
+from tillbook.plugins import TenantHooks
 from tillbook.tenancy.accounts import Actor
 from tillbook.tenancy.roles import DESK, MANAGERS
 from tillbook.tenancy.scope import TenantScope
 from tillbook.web.api.reports import ReportDate
 from tillbook.web.paths import STAFF
-from tillbook.web.templating import page
+from tillbook.web.templating import page, report_sections
 
 OUTBOX_PAGE_SIZE = 50
 
@@ -39,16 +40,25 @@ OUTBOX_COLUMNS = (
 async def daily_report_page(
     tenant_scope: NamedDependency[TenantScope],
     actor: NamedDependency[Actor],
+    hooks: NamedDependency[TenantHooks],
     day: ReportDate = None,
 ) -> Template:
-    """Show one day's sales as tables, with a date picker and a CSV link."""
+    """Show one day's sales as tables, with a date picker and a CSV link.
+
+    Enabled plugins add tables after the kernel's (``tillbook_report_sections``
+    with ``report="daily"``).
+    """
     report_day = parse_report_day(day, tenant_scope.tenant.zone)
     report = await daily_sales(tenant_scope, report_day)
     return page(
         "reports/daily.html",
         tenant_scope,
         actor,
+        hooks=hooks,
         report=report,
+        plugin_sections=await report_sections(
+            hooks, tenant_scope, "daily", report_day, report_day
+        ),
         tender_label=tender_label,
         previous_day=report_day - timedelta(days=1),
         next_day=report_day + timedelta(days=1),
