@@ -28,7 +28,13 @@ from tillbook.kernel.catalog.tables import (
     GiftCardActivity,
     PackagePlan,
 )
-from tillbook.kernel.ledger.tables import JournalEntry, LoyaltyAccount, Posting
+from tillbook.kernel.ledger.backoffice_tables import Commission, DrawerMove
+from tillbook.kernel.ledger.tables import (
+    JournalEntry,
+    LoyaltyAccount,
+    Posting,
+    Ticket,
+)
 
 
 def add_two_service_package(checkout: Checkout, other_service_id: str) -> str:
@@ -89,6 +95,9 @@ def test_package_pays_second_covered_service(client) -> None:
     assert checkout.row(ClientPackage, package_id)["sessions_left"] == 3
     postings = postings_of(checkout, ticket_id)
     assert postings[("package_liability", 5000)] == 1
+    voided = void(checkout, ticket_id)
+    assert voided.status_code == 200, voided.text
+    assert checkout.row(ClientPackage, package_id)["sessions_left"] == 4
 
 
 def test_package_skips_uncovered_service(client) -> None:
@@ -303,3 +312,43 @@ def test_void_without_points_skips_loyalty(client) -> None:
     assert response.status_code == 200, response.text
     assert response.json()["loyalty"] == {}
     assert checkout.rows(AuditEntry, AuditEntry.action == "loyalty.voided") == []
+
+
+def test_close_records_drawer_and_commission(client) -> None:
+    # The drawer and commission steps take the close plan's rows: a close
+    # paid by gift card moves no cash, a cash close moves its cash and
+    # change, and each provider line gets a commission row at the close.
+    checkout = seed_checkout(client)
+    made = checkout.tenant.post("/backoffice/cash-drawers", {"name": "Front"})
+    assert made.status_code == 201, made.text
+    opened = checkout.tenant.post(
+        f"/backoffice/cash-drawers/{made.json()['id']}/sessions",
+        {"opening_float": 10000},
+    )
+    assert opened.status_code == 201, opened.text
+    by_card = walk_in(checkout, checkout.client_id)
+    checkout.add_product(by_card, checkout.serum_id)
+    card_close = checkout.close(
+        by_card,
+        {
+            "tenders": [
+                {"kind": "gift_card", "code": checkout.gift_code, "amount": 2500}
+            ]
+        },
+    )
+    assert card_close.status_code == 200, card_close.text
+    assert checkout.rows(DrawerMove) == []
+
+    ticket = checkout.open_ticket()
+    cash_close = checkout.close(
+        ticket["id"], {"tenders": [{"kind": "cash", "amount": 7000}]}
+    )
+
+    assert cash_close.status_code == 200, cash_close.text
+    moves = sorted((m["kind"], m["amount"]) for m in checkout.rows(DrawerMove))
+    # The seeded client's 10% loyalty discount makes the 60.00 facial 54.00.
+    assert moves == [("change", -1600), ("sale", 7000)]
+    [commission] = checkout.rows(Commission, Commission.ticket_id == ticket["id"])
+    closed_at = checkout.row(Ticket, ticket["id"])["closed_at"]
+    assert commission["at"] == closed_at
+    assert str(commission["staff_id"]) == checkout.staff_id

@@ -262,7 +262,10 @@ async def configure_plugin(
     if enabled is not None and not isinstance(enabled, bool):
         errors["enabled"] = "must be true or false"
     if settings is not None and not isinstance(settings, dict):
-        errors["settings"] = 'must be an object such as {"secret_key": "sk_test_…"}'
+        errors["settings"] = (
+            f"must be an object of {name} setting names to values, "
+            "such as {} to keep them all"
+        )
     if errors:
         raise ValidationFailed(errors)
     if settings is not None:

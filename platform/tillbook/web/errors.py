@@ -128,6 +128,14 @@ async def reject_nul_characters(request: Request[Any, Any, Any]) -> None:
         raise ValidationFailed({"query": _NUL_FIX})
     if request.method not in ("POST", "PUT", "PATCH"):
         return
+    if request.content_type[0] == "multipart/form-data":
+        # Uploaded files are binary and may hold NUL bytes; only text
+        # fields end up in text columns.
+        form = await request.form()
+        for key, value in form.multi_items():
+            if isinstance(value, str) and "\x00" in value:
+                raise ValidationFailed({key: _NUL_FIX})
+        return
     body = await request.body()
     if any(marker in body for marker in _NUL_MARKERS):
         raise ValidationFailed({_field_with_nul(body): _NUL_FIX})

@@ -288,8 +288,45 @@ async def count_promo_use(
         raise invalid(field, f"{reason}: remove it from the ticket and close again")
 
 
+# Counts and amounts below live in 32-bit integer columns.
+MAX_COUNT = 2_147_483_647
+PROMO_FIELDS = (
+    "code",
+    "kind",
+    "percent",
+    "amount",
+    "description",
+    "valid_from",
+    "valid_until",
+    "usage_limit",
+    "min_subtotal",
+    "active",
+)
+RULE_FIELDS = (
+    "name",
+    "trigger",
+    "kind",
+    "percent",
+    "amount",
+    "applies_to",
+    "min_visits",
+    "min_points",
+    "position",
+    "active",
+)
+
+
+def _reject_unknown(
+    data: dict[str, Any], known: tuple[str, ...], what: str, errors: dict[str, str]
+) -> None:
+    for key in data:
+        if key not in known:
+            errors[str(key)] = f"is not a {what} field: use {', '.join(known)}"
+
+
 def _promo_values(data: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
+    _reject_unknown(data, PROMO_FIELDS, "promo code", errors)
     if "code" in data:
         try:
             values["code"] = normalise_promo_code(data["code"])
@@ -317,14 +354,26 @@ def _promo_values(data: dict[str, Any], errors: dict[str, str]) -> dict[str, Any
         limit = data["usage_limit"]
         if limit in (None, ""):
             values["usage_limit"] = None
-        elif isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            errors["usage_limit"] = f"{limit!r} is not a whole number of 1 or more"
+        elif (
+            isinstance(limit, bool)
+            or not isinstance(limit, int)
+            or not 1 <= limit <= MAX_COUNT
+        ):
+            errors["usage_limit"] = (
+                f"{limit!r} is not a whole number from 1 to {MAX_COUNT}"
+            )
         else:
             values["usage_limit"] = limit
     if "min_subtotal" in data:
         minimum = data["min_subtotal"]
-        if isinstance(minimum, bool) or not isinstance(minimum, int) or minimum < 0:
-            errors["min_subtotal"] = f"{minimum!r} is not an amount of 0 or more"
+        if (
+            isinstance(minimum, bool)
+            or not isinstance(minimum, int)
+            or not 0 <= minimum <= MAX_COUNT
+        ):
+            errors["min_subtotal"] = (
+                f"{minimum!r} is not an amount from 0 to {MAX_COUNT} minor units"
+            )
         else:
             values["min_subtotal"] = minimum
     if "active" in data:
@@ -439,6 +488,7 @@ async def list_promos(scope: TenantScope) -> list[dict[str, Any]]:
 
 def _rule_values(data: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
+    _reject_unknown(data, RULE_FIELDS, "discount rule", errors)
     if "name" in data:
         name = data["name"]
         if not isinstance(name, str) or not name.strip() or len(name) > 100:
@@ -465,8 +515,12 @@ def _rule_values(data: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]
     for name in ("min_visits", "min_points", "position"):
         if name in data:
             value = data[name]
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                errors[name] = f"{value!r} is not a whole number of 0 or more"
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or not 0 <= value <= MAX_COUNT
+            ):
+                errors[name] = f"{value!r} is not a whole number from 0 to {MAX_COUNT}"
             else:
                 values[name] = value
     if "active" in data:

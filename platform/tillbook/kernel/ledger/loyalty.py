@@ -154,18 +154,25 @@ async def reverse_for_ticket(
 ) -> dict[str, int]:
     """Give back the points a voided ticket spent and take back those it earned.
 
-    Runs inside the void transaction and returns the points and lifetime
-    points before and after. When the client has already used some of the
-    earned points, the balance stops at zero and the audit entry records the
-    points that could not be taken back as ``unrecovered``.
+    Runs inside the void transaction. Returns the points and lifetime points
+    after it, and as ``unrecovered`` the earned points the client had
+    already used: the balance stops at zero and the audit entry records
+    them.
     """
     if spent <= 0 and earned <= 0:
         return {}
-    row = (
-        await scope.select(LoyaltyAccount)
+    # A no-op update reads the account and, on PostgreSQL, locks its row
+    # until commit, so no close or void changes the points in between.
+    locked = (
+        await scope.update(
+            LoyaltyAccount, {LoyaltyAccount.points: LoyaltyAccount.points}
+        )
         .where(LoyaltyAccount.client_id == client_id)
-        .first()
+        .returning(
+            LoyaltyAccount.id, LoyaltyAccount.points, LoyaltyAccount.lifetime_points
+        )
     )
+    row = locked[0] if locked else None
     before = {
         "points": row["points"] if row else 0,
         "lifetime_points": row["lifetime_points"] if row else 0,
@@ -186,15 +193,11 @@ async def reverse_for_ticket(
             )
         )
     else:
-        # The row was read in this transaction; the update adds the change
-        # rather than writing the values read, so a concurrent earn is kept.
         await scope.update(
             LoyaltyAccount,
             {
-                LoyaltyAccount.points: LoyaltyAccount.points
-                + (after["points"] - before["points"]),
-                LoyaltyAccount.lifetime_points: LoyaltyAccount.lifetime_points
-                + (after["lifetime_points"] - before["lifetime_points"]),
+                LoyaltyAccount.points: after["points"],
+                LoyaltyAccount.lifetime_points: after["lifetime_points"],
                 LoyaltyAccount.updated_at: now,
             },
         ).where(LoyaltyAccount.id == row["id"])

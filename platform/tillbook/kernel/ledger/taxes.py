@@ -171,8 +171,15 @@ def name_for_rate(rates: list[dict[str, Any]], rate: str) -> str:
     return f"Tax {wanted.normalize():f}%"
 
 
+RATE_FIELDS = ("name", "rate", "is_default", "exempt", "active", "position")
+MAX_POSITION = 10_000
+
+
 def _check_rate_fields(data: dict[str, Any], errors: dict[str, str]) -> dict:
     values: dict[str, Any] = {}
+    for key in data:
+        if key not in RATE_FIELDS:
+            errors[str(key)] = f"is not a tax rate field: use {', '.join(RATE_FIELDS)}"
     if "name" in data:
         name = data["name"]
         if not isinstance(name, str) or not name.strip() or len(name.strip()) > 60:
@@ -196,6 +203,8 @@ def _check_rate_fields(data: dict[str, Any], errors: dict[str, str]) -> dict:
         position = data["position"]
         if isinstance(position, bool) or not isinstance(position, int):
             errors["position"] = f"{position!r} is not a whole number"
+        elif not 0 <= position <= MAX_POSITION:
+            errors["position"] = f"must be between 0 and {MAX_POSITION}"
         else:
             values["position"] = position
     if values.get("exempt") and "rate" in values and parse_rate(values["rate"]) != 0:

@@ -155,8 +155,13 @@ def parse_instant(value: object, field: str = "start") -> datetime:
                 field,
                 f"{value!r} is not an ISO 8601 instant: use 2026-12-05T15:00:00Z",
             ) from None
-    else:
+    elif value is None or isinstance(value, str):
         raise invalid(field, "is required: choose a time from the list")
+    else:
+        raise invalid(
+            field,
+            f"{value!r} is not an ISO 8601 instant: use 2026-12-05T15:00:00Z",
+        )
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise invalid(
             field, f"{value!r} has no UTC offset: add Z or +00:00 to the time"
@@ -503,7 +508,7 @@ async def plan_booking(
     }
     free = [staff for staff, reason in reasons.items() if reason is None]
     if not free:
-        raise _start_error(search, instant, set(reasons.values()), source)
+        raise start_error(search, instant, set(reasons.values()), source)
     day = instant.astimezone(search.zone).date()
     ordered = search.fairest(free, day) if any_provider else free
     for staff in ordered:
@@ -522,9 +527,10 @@ async def plan_booking(
     return PlannedBooking(search, instant, ordered, any_provider, source, cleaned)
 
 
-def _start_error(
+def start_error(
     search: ServiceSearch, start: datetime, reasons: set[str | None], source: str
 ) -> Exception:
+    """Turn the reasons ``ServiceSearch.check`` gave for ``start`` into an error."""
     rules = search.rules(source)
     if "busy" in reasons:
         staff = search.providers[0]["id"]

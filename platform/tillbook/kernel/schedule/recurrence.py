@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil.rrule import rrule, rrulestr
 
 from tillbook.errors import invalid
+from tillbook.kernel.dates import LAST_DAY
 
 MAX_OCCURRENCES = 500
 _FREQUENCIES = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
@@ -144,6 +145,13 @@ def parse_rule(
         )
     if not _month_days_possible(parts):
         raise invalid(field, _NOTHING)
+    interval = parts.get("INTERVAL", "1")
+    # dateutil accepts INTERVAL=0 and then repeats the first occurrence,
+    # but RFC 5545 allows only a positive integer.
+    if not interval.isdigit() or int(interval) < 1:
+        raise invalid(
+            field, f"INTERVAL={interval} is not a positive whole number: use 1 or more"
+        )
     body = _UNTIL_UTC.sub(lambda match: _local_until(match.group(1), zone), body)
     try:
         parsed = rrulestr(body, dtstart=start_local)
@@ -216,6 +224,11 @@ def expand(
             raise invalid(
                 field,
                 "runs for more than 2 years: add COUNT or an earlier UNTIL",
+            )
+        if local.date() > LAST_DAY:
+            raise invalid(
+                field,
+                f"runs past {LAST_DAY.isoformat()}: add COUNT or an earlier UNTIL",
             )
         if len(occurrences) >= max_occurrences:
             raise invalid(

@@ -224,44 +224,15 @@ async def _check_new_time(
     }
     usable = [person for person, reason in reasons.items() if reason is None]
     if not usable:
-        raise _start_error(search, start, set(reasons.values()), source)
+        # Imported here: booking.py re-exports the change functions, which
+        # import this module.
+        from tillbook.kernel.schedule.booking import start_error
+
+        raise start_error(search, start, set(reasons.values()), source)
     local_day = start.astimezone(search.zone).date()
     ordered = search.fairest(usable, local_day) if staff_id is None else usable
     await _validate_with_plugins(scope, row, search, ordered[0], start, hooks)
     return search, ordered
-
-
-def _start_error(
-    search: ServiceSearch, start: datetime, reasons: set[str | None], source: str
-) -> Exception:
-    """Turn the reasons ``ServiceSearch.check`` gave into the error of the move."""
-    rules = search.rules(source)
-    if "busy" in reasons:
-        return SlotUnavailable(str(search.providers[0]["id"]), start.isoformat())
-    if "past" in reasons:
-        return invalid("start", "is in the past: choose a time from the list")
-    if "notice" in reasons:
-        minutes = int(rules.min_notice.total_seconds() // 60)
-        return invalid(
-            "start", f"is less than {minutes} minutes from now: choose a later time"
-        )
-    if "advance" in reasons:
-        return invalid(
-            "start",
-            f"is more than {rules.max_advance_days} days ahead, beyond the "
-            "advance booking window: choose an earlier date",
-        )
-    if "grid" in reasons:
-        return invalid(
-            "start",
-            f"is not on the {rules.granularity_minutes}-minute slot grid: "
-            "choose a time from the list",
-        )
-    return invalid(
-        "start",
-        "is outside working hours, or during a break, time off or closure: "
-        "choose a time from the list",
-    )
 
 
 def stored_fields(row: dict[str, Any]) -> dict[str, Any]:

@@ -281,7 +281,10 @@ async def create_series(
     allowed = CLASS_FIELDS if kind == "class" else APPOINTMENT_FIELDS
     unknown = sorted(set(data) - allowed)
     if unknown:
-        raise invalid(unknown[0], f"is not a {kind} series field")
+        raise invalid(
+            unknown[0],
+            f"is not a field of {kind} series: use {', '.join(sorted(allowed))}",
+        )
     zone = await _zone(scope, data)
     start_local = recurrence.parse_local(data.get("start_local"))
     exdates = _parse_exdates(data.get("exdates"))
