@@ -483,13 +483,29 @@ def _check_api_booking_two_dogs_sized(client: Any) -> None:
         end = datetime.fromisoformat(detail["end"])
         assert end - start == timedelta(minutes=minutes)
 
-    # A move keeps the giant dog's length: the booking's pet goes with it.
-    later = local_instant(tenant, 3, "13:00")
+    # A move to another groomer keeps the giant dog's length: the pet given
+    # at booking goes with the appointment.
+    theo = add_staff(tenant, "Theo")
+    deluxe = add_service(tenant, "Deluxe groom", 60, 5000, [shop["groomer"], theo])
+    first = tenant.post(
+        "/appointments",
+        {
+            "client_id": shop["client"],
+            "service_id": deluxe,
+            "staff_id": shop["groomer"],
+            "start": local_instant(tenant, 3, "14:00").isoformat(),
+            "fields": {"petgrooming.pet_id": maple["id"]},
+        },
+    )
+    assert first.status_code == 201, first.text
+    later = local_instant(tenant, 3, "16:00")
     moved = tenant.post(
-        f"/appointments/{large.json()['id']}/reschedule", {"start": later.isoformat()}
+        f"/appointments/{first.json()['id']}/reschedule",
+        {"start": later.isoformat(), "staff_id": theo},
     )
     assert moved.status_code == 200, moved.text
-    detail = tenant.get(f"/appointments/{large.json()['id']}").json()
+    detail = tenant.get(f"/appointments/{first.json()['id']}").json()
+    assert detail["staff_id"] == theo
     start = datetime.fromisoformat(detail["start"])
     assert start == later
     assert datetime.fromisoformat(detail["end"]) - start == timedelta(minutes=150)
