@@ -42,3 +42,15 @@ def test_promo_unknown_field_rejected(client) -> None:
     assert response.status_code == 422, response.text
     assert "max_uses" in response.json()["errors"], response.text
     assert tenant.get("/promo-codes").json() == []
+
+
+def test_tax_rate_with_too_many_decimals_rejected(client) -> None:
+    tenant = make_tenant(client)
+
+    for rate in ("0.0000000001", "12.345678901234567"):
+        response = tenant.post("/tax-rates", {"name": f"Odd {rate}", "rate": rate})
+        assert response.status_code == 422, response.text
+        assert "rate" in response.json()["errors"], response.text
+    assert (
+        tenant.post("/tax-rates", {"name": "NYC", "rate": "8.875"}).status_code == 201
+    )

@@ -44,7 +44,9 @@ class LineAmounts:
 def parse_rate(value: str | int | Decimal) -> Decimal:
     """Return a percentage such as ``"8.875"`` as a Decimal.
 
-    Raises ValueError unless the value is a finite number from 0 to 100.
+    Raises ValueError unless the value is a finite number from 0 to 100
+    with at most four decimal places (rates are stored as short text, and
+    real tax rates such as 8.875 need three).
     """
     try:
         rate = Decimal(str(value).strip())
@@ -52,6 +54,8 @@ def parse_rate(value: str | int | Decimal) -> Decimal:
         raise ValueError(f"{value!r} is not a number") from None
     if not rate.is_finite() or rate < 0 or rate > 100:
         raise ValueError(f"{value!r} is not a percentage from 0 to 100")
+    if rate != rate.quantize(Decimal("0.0001")):
+        raise ValueError(f"{value!r} has more than 4 decimal places")
     return rate
 
 
