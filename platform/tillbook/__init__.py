@@ -40,6 +40,7 @@ from tillbook.errors import (
     ValidationFailed,
     invalid,
 )
+from tillbook.kernel.catalog.fields import is_whole_number
 from tillbook.kernel.catalog.tables import Product, Service
 from tillbook.kernel.clients.tables import Client
 from tillbook.kernel.ledger.money import (
@@ -93,6 +94,7 @@ __all__ = [
     "format_major",
     "hookimpl",
     "invalid",
+    "is_whole_number",
     "minor_digits",
     "parse_major",
     "percent_of",

@@ -13,6 +13,7 @@ from typing import Any
 from tillbook.db import write_transaction
 from tillbook.errors import NotFound, ValidationFailed
 from tillbook.kernel.audit.log import record_audit
+from tillbook.kernel.catalog.fields import is_whole_number
 from tillbook.plugins import (
     PluginFailed,
     TenantHooks,
@@ -448,7 +449,7 @@ def parse_form_setting(field: SettingField, raw: str, present: bool) -> Any:
     if field.type == "boolean":
         return present
     if field.type in _INTEGER_TYPES:
-        return int(raw) if raw.lstrip("-").isdigit() else raw
+        return int(raw) if is_whole_number(raw, signed=True) else raw
     if field.type in ("number", "percent"):
         try:
             number = float(raw)

@@ -13,6 +13,7 @@ from tillbook import (
     Staff,
     TenantScope,
     ValidationFailed,
+    is_whole_number,
     utcnow,
     write_transaction,
 )
@@ -63,7 +64,9 @@ def clean_formula(values: dict[str, Any], *, partial: bool = False) -> dict[str,
         if minutes in (None, ""):
             clean["processing_minutes"] = None
         else:
-            if isinstance(minutes, str) and minutes.strip().lstrip("-").isdigit():
+            if isinstance(minutes, str) and is_whole_number(
+                minutes.strip(), signed=True
+            ):
                 minutes = int(minutes)
             if (
                 isinstance(minutes, bool)

@@ -23,6 +23,7 @@ from tillbook import (
     TenantScope,
     ValidationFailed,
     format_major,
+    is_whole_number,
     parse_major,
     render_plugin_page,
     tiers_error,
@@ -324,7 +325,7 @@ def _parse_service_form(form: Any, digits: int) -> dict[str, Any]:
         raw = str(form.get(name, "")).strip()
         if not raw:
             body[name] = None
-        elif raw.lstrip("-").isdigit():
+        elif is_whole_number(raw, signed=True):
             body[name] = int(raw)
         else:
             errors[name] = "must be a whole number"
@@ -354,7 +355,7 @@ def _parse_variants(
         if not minutes:
             errors[f"{length}_minutes"] = "is required when a price is given"
             continue
-        if not minutes.lstrip("-").isdigit():
+        if not is_whole_number(minutes, signed=True):
             errors[f"{length}_minutes"] = "must be a whole number of minutes"
             continue
         try:

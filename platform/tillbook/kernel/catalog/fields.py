@@ -18,6 +18,17 @@ from tillbook.errors import ValidationFailed
 MAX_MONEY = 10**12
 
 
+def is_whole_number(text: str, *, signed: bool = False) -> bool:
+    """Return whether ``int(text)`` reads ``text`` as ASCII digits.
+
+    ``str.isdigit`` alone also accepts digits such as "²" that ``int``
+    rejects. With ``signed`` one leading minus sign is allowed.
+    """
+    if signed and text.startswith("-"):
+        text = text[1:]
+    return text.isascii() and text.isdigit()
+
+
 class FieldReader:
     """Read named fields from ``values``, collecting one error per bad field.
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from tillbook.errors import Conflict, NotFound, invalid
 from tillbook.kernel.catalog import giftcards, packages
+from tillbook.kernel.catalog.fields import is_whole_number
 from tillbook.kernel.catalog.tables import MembershipPlan, Product, Service
 from tillbook.kernel.ledger import taxes
 from tillbook.kernel.ledger.money import check_amount, line_amounts
@@ -121,7 +122,7 @@ def check_quantity(value: object) -> int:
 def _quantity(value: object) -> int:
     if value is None:
         return 1
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and is_whole_number(value.strip()):
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
         raise invalid("quantity", f"{value!r} is not a whole number")

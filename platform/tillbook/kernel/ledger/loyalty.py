@@ -16,6 +16,7 @@ from typing import Any
 from tillbook.db.base import utcnow
 from tillbook.errors import invalid
 from tillbook.kernel.audit.log import record_audit
+from tillbook.kernel.catalog.fields import is_whole_number
 from tillbook.kernel.ledger.tables import LoyaltyAccount
 from tillbook.tenancy.scope import TenantScope
 
@@ -138,7 +139,7 @@ def points_of_tender(tender: dict[str, Any]) -> int:
     The close stores them only in the tender's detail, as ``"N points"``.
     """
     count, _, unit = str(tender["detail"]).partition(" ")
-    if tender["kind"] != "loyalty" or unit != "points" or not count.isdigit():
+    if tender["kind"] != "loyalty" or unit != "points" or not is_whole_number(count):
         return 0
     return int(count)
 

@@ -16,6 +16,7 @@ from typing import Any
 from tillbook.db import write_transaction
 from tillbook.errors import Conflict, ValidationFailed
 from tillbook.kernel.audit.log import record_audit
+from tillbook.kernel.catalog.fields import is_whole_number
 from tillbook.kernel.ledger.money import parse_rate
 from tillbook.kernel.ledger.tables import LedgerSettings, TaxRate
 from tillbook.tenancy.scope import TenantScope
@@ -59,7 +60,7 @@ def _int_setting(
     data: dict[str, Any], name: str, low: int, high: int, errors: dict[str, str]
 ) -> int | None:
     value = data.get(name)
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and is_whole_number(value.strip()):
         value = int(value.strip())
     if (
         isinstance(value, bool)

@@ -27,6 +27,7 @@ from tillbook.db import is_postgres, write_transaction
 from tillbook.db.base import utcnow
 from tillbook.errors import Conflict, NotFound, invalid
 from tillbook.kernel.audit.log import record_audit
+from tillbook.kernel.catalog.fields import is_whole_number
 from tillbook.kernel.catalog.tables import Service
 from tillbook.kernel.clients.tables import Client
 from tillbook.kernel.events.outbox import record_event
@@ -147,7 +148,7 @@ async def _optional_row_id(
 def parse_capacity(value: object, field: str = "capacity") -> int:
     """Return a capacity from 1 to ``MAX_CAPACITY``, or raise ValidationFailed."""
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and is_whole_number(value.strip()):
             value = int(value.strip())
         else:
             raise invalid(field, f"{value!r} is not a whole number of places")

@@ -22,6 +22,7 @@ from typing import Any
 from tillbook.db import write_transaction
 from tillbook.errors import Conflict, ValidationFailed, invalid
 from tillbook.kernel.audit.log import record_audit
+from tillbook.kernel.catalog.fields import is_whole_number
 from tillbook.kernel.ledger.money import MAX_AMOUNT, percent_of
 from tillbook.kernel.schedule.tables import SchedulePolicy
 from tillbook.tenancy.scope import TenantScope
@@ -150,7 +151,7 @@ def _whole_number(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and is_whole_number(value.strip()):
         return int(value.strip())
     return None
 

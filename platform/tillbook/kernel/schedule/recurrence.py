@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil.rrule import rrule, rrulestr
 
 from tillbook.errors import invalid
+from tillbook.kernel.catalog.fields import is_whole_number
 from tillbook.kernel.dates import LAST_DAY
 
 MAX_OCCURRENCES = 500
@@ -148,7 +149,7 @@ def parse_rule(
     interval = parts.get("INTERVAL", "1")
     # dateutil accepts INTERVAL=0 and then repeats the first occurrence,
     # but RFC 5545 allows only a positive integer.
-    if not interval.isdigit() or int(interval) < 1:
+    if not is_whole_number(interval) or int(interval) < 1:
         raise invalid(
             field, f"INTERVAL={interval} is not a positive whole number: use 1 or more"
         )

@@ -21,6 +21,7 @@ from litestar.response import Redirect, Template
 
 from tillbook.errors import NotFound, ValidationFailed
 from tillbook.kernel.catalog import giftcards
+from tillbook.kernel.catalog.fields import is_whole_number
 from tillbook.kernel.catalog.tables import GiftCard
 from tillbook.kernel.ledger import commissions, drawer, refunds, voids
 from tillbook.kernel.ledger.backoffice_tables import CashDrawer, DrawerSession
@@ -136,7 +137,7 @@ async def gift_card_policy_page(
     text = str(form.get("valid_days") or "").strip()
     value: object = None
     if text:
-        value = int(text) if text.isascii() and text.isdigit() else text
+        value = int(text) if is_whole_number(text) else text
     await giftcards.set_gift_card_valid_days(
         tenant_scope, value, actor_id=actor.account_id
     )
@@ -245,7 +246,7 @@ async def refund_submit(
         text = str(form.get(f"qty_{line['id']}") or "").strip()
         if not text or text == "0":
             continue
-        if not (text.isascii() and text.isdigit()):
+        if not is_whole_number(text):
             errors[f"qty_{line['id']}"] = "type a whole number of units"
             continue
         lines.append({"line_id": line["id"], "quantity": int(text)})

@@ -27,6 +27,7 @@ from litestar.response import Redirect, Template
 
 from tillbook.db.base import utcnow
 from tillbook.errors import Conflict, PaymentDeclined, SlotUnavailable, ValidationFailed
+from tillbook.kernel.catalog.fields import is_whole_number
 from tillbook.kernel.clients.directory import validate_contact
 from tillbook.kernel.schedule.booking import (
     NewClient,
@@ -515,7 +516,7 @@ def _submitted_fields(form: Any) -> tuple[dict[str, str], dict[int, dict[str, st
             continue
         key = name[len(FIELD_PREFIX) :]
         place, colon, rest = key.partition(":")
-        if colon and place.isdigit() and int(place) < MAX_VISIT_ITEMS:
+        if colon and is_whole_number(place) and int(place) < MAX_VISIT_ITEMS:
             # Every service of a visit gets its own values, even none, so an
             # empty group never falls back to another service's values.
             submitted = item_fields.setdefault(int(place), {})
@@ -537,7 +538,7 @@ def _page_errors(errors: dict[str, str]) -> dict[str, str]:
     result = {}
     for name, message in errors.items():
         place, marker, field_name = name.removeprefix("items.").partition(".fields.")
-        if name.startswith("items.") and marker and place.isdigit():
+        if name.startswith("items.") and marker and is_whole_number(place):
             result[f"{FIELD_PREFIX}{place}:{field_name}"] = message
         elif name.startswith("items."):
             result["start"] = message

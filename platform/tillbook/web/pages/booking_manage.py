@@ -19,6 +19,7 @@ from litestar.response import Template
 
 from tillbook.db.base import utcnow
 from tillbook.errors import Conflict, ValidationFailed
+from tillbook.kernel.catalog.fields import is_whole_number
 from tillbook.kernel.schedule.booking import appointment_by_token, parse_day
 from tillbook.kernel.schedule.changes import (
     cancel_by_token,
@@ -40,11 +41,6 @@ logger = logging.getLogger(__name__)
 
 PUBLIC = {"public": True}
 MANAGE = f"{TENANT}/book/manage/{{token:str}}"
-
-
-def _is_number(text: str) -> bool:
-    """Tell whether ``int`` reads ``text``: ``isdigit`` alone also passes "²"."""
-    return text.isascii() and text.isdigit()
 
 
 async def _client_view(scope: TenantScope, token: str) -> dict[str, Any]:
@@ -213,7 +209,7 @@ async def client_cancel(
     """Cancel at the fee the client saw; a changed fee shows the form again (409)."""
     form = await request.form()
     expected_text = form_text(form, "expected_fee")
-    expected = int(expected_text) if _is_number(expected_text) else None
+    expected = int(expected_text) if is_whole_number(expected_text) else None
     try:
         await cancel_by_token(
             tenant_scope,

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tillbook.errors import ValidationFailed
+from tillbook.kernel.catalog.fields import is_whole_number
 from tillbook.kernel.ledger.money import parse_major
 from tillbook.web.pages.form_values import FormValues
 from tillbook.web.templating import to_major
@@ -150,7 +151,7 @@ def read_service(
         quantity = form.raw(f"consumes-{product['id']}")
         if not quantity or quantity == "0":
             continue
-        if not quantity.isdigit():
+        if not is_whole_number(quantity):
             form.errors["consumes"] = (
                 f"the quantity of {product['name']} must be a whole number"
             )
@@ -191,7 +192,7 @@ def _read_resources(form: FormValues, resources: list[dict[str, Any]]) -> None:
         quantity = form.raw(f"resource-{resource['id']}")
         if not quantity or quantity == "0":
             continue
-        if not quantity.isdigit():
+        if not is_whole_number(quantity):
             form.errors["resources"] = (
                 f"the number of {resource['name']} must be a whole number"
             )
@@ -219,7 +220,7 @@ def _read_overrides(form: FormValues, digits: int, staff: list[dict[str, Any]]) 
             "price": None,
         }
         if duration_text:
-            if not duration_text.isdigit():
+            if not is_whole_number(duration_text):
                 form.errors["provider_overrides"] = (
                     f"the duration for {member['name']} must be whole minutes"
                 )

@@ -18,6 +18,7 @@ from litestar.response import Redirect, Template
 
 from tillbook.errors import Conflict, PaymentDeclined, ValidationFailed
 from tillbook.jobs.receipts import render_receipt
+from tillbook.kernel.catalog.fields import is_whole_number
 from tillbook.kernel.catalog.stock import products_for_sale
 from tillbook.kernel.ledger import taxes
 from tillbook.kernel.ledger.checkout import close_ticket
@@ -145,7 +146,7 @@ class CloseForm:
             )
         points = str(self.form.get("loyalty_points") or "").strip()
         if points:
-            if not points.isdigit() or int(points) <= 0:
+            if not is_whole_number(points) or int(points) <= 0:
                 self.errors["loyalty_points"] = "enter a whole number of points"
             else:
                 self.add_tender(
@@ -217,7 +218,7 @@ class CloseForm:
             if not key.startswith(prefix):
                 continue
             index_text, _, attribute = key[len(prefix) :].partition("]")
-            if not index_text.isdigit():
+            if not is_whole_number(index_text):
                 return key
             index = int(index_text)
             if mapping is None:

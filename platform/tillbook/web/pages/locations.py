@@ -18,6 +18,7 @@ from litestar.response import Redirect, Template
 
 from tillbook.db.base import utcnow
 from tillbook.errors import Conflict, ValidationFailed
+from tillbook.kernel.catalog.fields import is_whole_number
 from tillbook.kernel.schedule.locations import (
     create_location,
     delete_location,
@@ -71,18 +72,13 @@ def _text(form: Any, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _is_number(text: str) -> bool:
-    """Tell whether ``int`` reads ``text``: ``isdigit`` alone also passes "²"."""
-    return text.isascii() and text.isdigit()
-
-
 def _location_values(form: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         name: _text(form, name) for name in ("name", "time_zone", "address", "phone")
     }
     values["active"] = "active" in form
     position = _text(form, "position")
-    values["position"] = int(position) if _is_number(position) else position or 0
+    values["position"] = int(position) if is_whole_number(position) else position or 0
     return values
 
 
@@ -92,7 +88,7 @@ def _resource_values(form: Any) -> dict[str, Any]:
     }
     values["active"] = "active" in form
     quantity = _text(form, "quantity")
-    values["quantity"] = int(quantity) if _is_number(quantity) else quantity or 1
+    values["quantity"] = int(quantity) if is_whole_number(quantity) else quantity or 1
     values["location_id"] = values["location_id"] or None
     return values
 

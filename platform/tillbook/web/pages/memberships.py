@@ -20,6 +20,7 @@ from litestar.response import Redirect, Template
 
 from tillbook.errors import ValidationFailed
 from tillbook.kernel.catalog import memberships
+from tillbook.kernel.catalog.fields import is_whole_number
 from tillbook.kernel.catalog.tables import ClientMembership, Service
 from tillbook.kernel.clients.tables import Client
 from tillbook.kernel.ledger.money import parse_major
@@ -97,7 +98,7 @@ async def membership_plan_add_page(
     for name in ("sessions_per_period", "discount_percent", "interval_count"):
         text = str(form.get(name) or "").strip()
         if text:
-            values[name] = int(text) if text.isdigit() else text
+            values[name] = int(text) if is_whole_number(text) else text
     try:
         values["price"] = parse_major(
             str(form.get("price") or ""), tenant_scope.tenant.minor_digits, "price"

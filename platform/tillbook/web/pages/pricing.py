@@ -17,6 +17,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from tillbook.errors import ValidationFailed
+from tillbook.kernel.catalog.fields import is_whole_number
 from tillbook.kernel.ledger import discounts, taxes
 from tillbook.kernel.ledger.money import parse_major
 from tillbook.kernel.ledger.tables import PromoCode, TaxRate
@@ -47,7 +48,7 @@ def _whole(form: Any, name: str, errors: dict[str, str]) -> int | None:
     text = _text(form, name)
     if not text:
         return None
-    if not text.isdigit():
+    if not is_whole_number(text):
         errors[name] = f"{text!r} is not a whole number"
         return None
     return int(text)
