@@ -394,11 +394,13 @@ class CreditHooks:
         self.credits = credits
         self.changes: list[tuple[str, str]] = []
 
-    def tillbook_validate_booking(self, *, scope: Any, booking: dict[str, Any]) -> list:
+    async def tillbook_validate_booking(
+        self, *, scope: Any, booking: dict[str, Any]
+    ) -> list:
         assert booking["kind"] == "class"
         return [{}]
 
-    def tillbook_class_booking_changed(
+    async def tillbook_class_booking_changed(
         self,
         *,
         scope: Any,
@@ -443,10 +445,10 @@ def _rejected_promotion_skips_client(client) -> None:
     first = next(row for row in studio.bookings() if str(row["client_id"]) == ann)
 
     class NoCreditsForBea(CreditHooks):
-        def tillbook_class_booking_changed(self, **kwargs: Any) -> list:
+        async def tillbook_class_booking_changed(self, **kwargs: Any) -> list:
             if kwargs["booking"]["client_id"] == bea:
                 raise invalid("client_id", "has no class credits left")
-            return super().tillbook_class_booking_changed(**kwargs)
+            return await super().tillbook_class_booking_changed(**kwargs)
 
     hooks = NoCreditsForBea(credits=5)
     result = studio.tenant.run(lambda: cancel_place(scope, first["id"], hooks=hooks))

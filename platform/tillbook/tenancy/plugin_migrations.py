@@ -5,7 +5,8 @@ A plugin returns ``tillbook.PluginMigration`` steps from its
 yet recorded in the ``plugin_migration`` table, in list order, inside one
 write transaction. The transaction first takes a lock (an advisory lock on
 PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), so two requests enabling the
-same plugin at once apply each step exactly once.
+same plugin at once apply each step once: the second waits for the lock,
+then finds the steps recorded.
 """
 
 from __future__ import annotations

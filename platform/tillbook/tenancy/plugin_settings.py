@@ -440,7 +440,7 @@ def tiers_error(value: Any) -> str:
 def parse_form_setting(field: SettingField, raw: str, present: bool) -> Any:
     """Turn a settings-form value into the type the schema expects.
 
-    ``present`` tells whether the form sent the field at all (an unticked
+    ``present`` is whether the form sent the field at all (an unticked
     checkbox is absent). Tiers are entered one per line as ``from to
     percent`` (leave ``to`` as ``-`` for no upper end). A value that does
     not parse is returned as text, so ``setting_error`` names the problem.

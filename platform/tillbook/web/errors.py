@@ -101,7 +101,7 @@ def _path_to_nul(value: Any, path: str) -> str | None:
 
 
 def _field_with_nul(body: bytes) -> str:
-    """Name the field that carries the NUL, or ``body`` if it cannot be told."""
+    """Return the field that contains the NUL, or ``body`` when none is found."""
     try:
         text = body.decode()
     except UnicodeDecodeError:
@@ -120,8 +120,8 @@ async def reject_nul_characters(request: Request[Any, Any, Any]) -> None:
     """Reject a request whose query or body carries a NUL character (U+0000).
 
     PostgreSQL text columns cannot store U+0000, so such a value would fail
-    deep inside a write; rejecting it up front gives a 422 naming the field
-    and changes nothing, on every route and both databases alike.
+    deep inside a write. Rejecting it first gives a 422 naming the field and
+    changes nothing, on every route and on both databases.
     """
     query = request.url.query
     if "%00" in query or "\x00" in query:

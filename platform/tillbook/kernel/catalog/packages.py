@@ -204,7 +204,8 @@ async def restore_sessions(
 ) -> int:
     """Give back ``sessions`` a refunded ticket took; return the sessions left.
 
-    Never raises the count above the sessions sold. Sessions go back even to
+    Raises Conflict rather than raise the count above the sessions sold
+    (a conditional update checks it). Sessions go back even to
     an expired package, where they cannot be used. Call inside the refund or
     void transaction.
     """

@@ -17,7 +17,7 @@ tiers replace that rate once the provider's revenue in the rule's period
 before the line, net of refunds. The highest tier reached applies to the
 whole line.
 
-The ``tillbook_commission`` hook sees the kernel's amount and may replace it
+The ``tillbook_commission`` hook receives the kernel's amount and may replace it
 (first result wins). Each line gets one ``Commission`` row on close; a refund
 or void adds a negative row for the refunded share.
 """

@@ -13,7 +13,6 @@ client's promotion does not fail another client's cancellation.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import re
 import secrets
@@ -45,6 +44,7 @@ from tillbook.kernel.schedule.class_views import (
 )
 from tillbook.kernel.schedule.classes import ClassFull, clean_note, lock_session
 from tillbook.kernel.schedule.tables import ClassBooking, SchedulePolicy
+from tillbook.plugins import TenantHooks
 from tillbook.tenancy.scope import TenantScope
 
 logger = logging.getLogger(__name__)
@@ -78,24 +78,13 @@ async def booking_by_token(scope: TenantScope, token: str) -> dict[str, Any]:
 # -- hooks and savepoints ----------------------------------------------------------
 
 
-def _hook(hooks: Any, name: str) -> Any:
-    """Return the hook caller ``name``, or None without hooks or such a hook."""
-    if hooks is None:
-        return None
-    try:
-        return getattr(hooks, name)
-    except AttributeError:
-        return None
-
-
 async def _validate_with_plugins(
-    scope: TenantScope, hooks: Any, booking: dict[str, Any]
+    scope: TenantScope, hooks: TenantHooks | None, booking: dict[str, Any]
 ) -> None:
-    caller = _hook(hooks, "tillbook_validate_booking")
-    if caller is None:
+    if hooks is None:
         return
     errors: dict[str, str] = {}
-    for result in await _awaited(caller(scope=scope, booking=booking)) or []:
+    for result in await hooks.tillbook_validate_booking(scope=scope, booking=booking):
         errors.update(result or {})
     if errors:
         raise ValidationFailed(errors)
@@ -103,28 +92,18 @@ async def _validate_with_plugins(
 
 async def _notify_plugins(
     scope: TenantScope,
-    hooks: Any,
+    hooks: TenantHooks | None,
     booking: dict[str, Any],
     session: dict[str, Any],
     change: str,
 ) -> None:
-    caller = _hook(hooks, "tillbook_class_booking_changed")
-    if caller is not None:
-        await _awaited(
-            caller(
-                scope=scope,
-                booking=plain(booking),
-                session=plain(session),
-                change=change,
-            )
+    if hooks is not None:
+        await hooks.tillbook_class_booking_changed(
+            scope=scope,
+            booking=plain(booking),
+            session=plain(session),
+            change=change,
         )
-
-
-async def _awaited(result: Any) -> Any:
-    """Return a hook call's result, awaiting it when the caller is async."""
-    if inspect.isawaitable(result):
-        return await result
-    return result
 
 
 @asynccontextmanager

@@ -224,8 +224,8 @@ async def settle_remaining_deposit(
     """Refund what the fee left of the deposit and note it in the history.
 
     Returns whether the money went back to the card. Without a payment
-    provider it stays held, and the history entry asks the desk to refund
-    it at the till.
+    provider the deposit stays held, and the history entry tells the desk
+    to refund it at the till.
     """
     if quote.refund <= 0:
         return False

@@ -345,7 +345,7 @@ async def booking_form(
     """
     # NOTE: this page has no plugin field values yet, so its times use each
     # service's own length. A longer pet may then not fit the chosen start:
-    # the POST answers 422 or 409 with times searched for the entered pets.
+    # the POST returns 422 or 409 with times searched for the entered pets.
     items = list(item or [])
     if remove is not None and 0 <= remove < len(items):
         del items[remove]

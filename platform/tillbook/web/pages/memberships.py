@@ -1,6 +1,6 @@
 """Staff pages for membership plans and client memberships.
 
-Any staff member sees the plans and memberships; managers and owners add
+Any staff member can view the plans and memberships; managers and owners add
 plans, enrol clients, record paid periods and pause or cancel memberships.
 Amounts are typed in major units. The paid-period form carries an
 idempotency key made when the page is shown, so a double submit records one
